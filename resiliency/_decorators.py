@@ -1,0 +1,195 @@
+"""Decorator glue: put a strategy on a callable, fusing stacks into one pipeline.
+
+Decided once per target, at decoration time:
+
+- a plain function (and so an instance method, which is a function in the class body)
+  or a callable object gets a closure built once; a decorated method keeps binding like
+  a function, because it is one;
+- a ``classmethod`` or ``staticmethod`` object gets a ``wrapt.FunctionWrapper``, whose
+  binding semantics hand over the class on every access (this is the one module that
+  touches wrapt);
+- a target that already carries a pipeline (a closure or wrapper made here) gets the new
+  strategy added outermost to its pipeline, and the old wrapper is dropped: a stack
+  costs one wrapper.
+
+Generator and async generator functions are refused with a ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import wrapt
+
+from ._engine import Pipeline, Strategy, raise_failure
+from ._outcome import Failure
+
+__all__ = ["Decorator", "apply_strategy", "describe", "is_async_callable", "pipeline_of"]
+
+F = TypeVar("F")
+PIPELINE_ATTR = "__resiliency_pipeline__"
+
+
+class Decorator(Protocol):
+    """A decorator that returns what it is given, typed: the signature is kept."""
+
+    def __call__(self, fn: F, /) -> F: ...
+
+
+def is_async_callable(fn: object) -> bool:
+    """Return whether calling ``fn`` gives an awaitable (coroutine function or object)."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
+        return inspect.iscoroutinefunction(getattr(type(fn), "__call__", None))
+    return False
+
+
+def _check_target(fn: object) -> None:
+    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        name = getattr(fn, "__qualname__", repr(fn))
+        raise TypeError(
+            f"cannot decorate generator function {name}: a resilience strategy needs a "
+            "function that returns (or an async function that returns), not one that yields"
+        )
+    if not callable(fn):
+        raise TypeError(f"the decorated object must be a callable, classmethod or staticmethod (got {fn!r})")
+
+
+def _make_sync_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
+    chain = pipeline.chain
+    failure = Failure
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = chain(args, kwargs)
+        if type(result) is failure:
+            return raise_failure(result)
+        return result
+
+    return wrapper
+
+
+def _make_async_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
+    chain = pipeline.chain
+    failure = Failure
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = await chain(args, kwargs)
+        if type(result) is failure:
+            return raise_failure(result)
+        return result
+
+    return wrapper
+
+
+def _closure_pipeline(target: object) -> Pipeline | None:
+    # Only a closure made here counts: a user's functools.wraps copies our attribute
+    # onto its own wrapper, whose code is not ours, so it is never fused through.
+    code = getattr(target, "__code__", None)
+    if code is not _SYNC_CODE and code is not _ASYNC_CODE:
+        return None
+    pipeline: Pipeline | None = getattr(target, PIPELINE_ATTR, None)
+    return pipeline
+
+
+def _wrap_function(pipeline: Pipeline) -> Callable[..., Any]:
+    wrapper = _make_async_wrapper(pipeline) if pipeline.is_async else _make_sync_wrapper(pipeline)
+    functools.update_wrapper(wrapper, pipeline.fn)
+    setattr(wrapper, PIPELINE_ATTR, pipeline)
+    return wrapper
+
+
+class _DescriptorWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+    """A classmethod or staticmethod with a pipeline; wrapt binds it on each access."""
+
+    def __init__(self, descriptor: classmethod[Any, Any, Any] | staticmethod[Any, Any], pipeline: Pipeline) -> None:
+        chain = pipeline.chain
+        prepend_class = isinstance(descriptor, classmethod)
+
+        if pipeline.is_async:
+
+            async def call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                result = await chain((instance, *args) if prepend_class else args, kwargs)
+                if type(result) is Failure:
+                    return raise_failure(result)
+                return result
+
+        else:
+
+            def call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # type: ignore[misc]
+                result = chain((instance, *args) if prepend_class else args, kwargs)
+                if type(result) is Failure:
+                    return raise_failure(result)
+                return result
+
+        super().__init__(descriptor, call)
+        self._self_pipeline = pipeline
+
+
+def apply_strategy(target: Any, strategy: Strategy) -> Any:
+    """Return ``target`` protected by ``strategy``, outermost, fused with any pipeline.
+
+    Raises:
+        TypeError: ``target`` is a generator function or not callable.
+    """
+    if isinstance(target, _DescriptorWrapper):
+        pipeline = target._self_pipeline.with_outer(strategy)
+        return _DescriptorWrapper(target.__wrapped__, pipeline)
+    if isinstance(target, (classmethod, staticmethod)):
+        fn = target.__func__
+        inner = _closure_pipeline(fn)
+        if inner is not None:
+            pipeline = inner.with_outer(strategy)
+            descriptor = type(target)(pipeline.fn)
+        else:
+            _check_target(fn)
+            pipeline = Pipeline(fn, (strategy,), is_async_callable(fn))
+            descriptor = target
+        return _DescriptorWrapper(descriptor, pipeline)
+    inner = _closure_pipeline(target)
+    if inner is not None:
+        return _wrap_function(inner.with_outer(strategy))
+    _check_target(target)
+    return _wrap_function(Pipeline(target, (strategy,), is_async_callable(target)))
+
+
+def wrap_pipeline(fn: Callable[..., Any], strategies: tuple[Strategy, ...], is_async: bool) -> Callable[..., Any]:
+    """Return a decorated closure running ``strategies`` over ``fn`` (used by entry points)."""
+    return _wrap_function(Pipeline(fn, strategies, is_async))
+
+
+def pipeline_of(fn: object) -> Pipeline | None:
+    """Return the pipeline a decorated callable runs, or ``None`` if it has none."""
+    if isinstance(fn, _DescriptorWrapper):
+        pipeline: Pipeline = fn._self_pipeline
+        return pipeline
+    parent = getattr(fn, "_self_parent", None)  # a wrapt bound wrapper
+    if isinstance(parent, _DescriptorWrapper):
+        return pipeline_of(parent)
+    if isinstance(fn, (classmethod, staticmethod)):
+        return pipeline_of(fn.__func__)
+    if inspect.ismethod(fn):
+        bound_self = fn.__self__
+        func = fn.__func__
+        if isinstance(func, _DescriptorWrapper):
+            return pipeline_of(func)
+        if bound_self is not None:
+            return _closure_pipeline(func)
+    return _closure_pipeline(fn)
+
+
+def describe(fn: object) -> list[Strategy]:
+    """Return the strategies protecting a decorated callable, outermost first.
+
+    Each item has ``.kind`` ("retry", "circuit_breaker", "timeout", ...) and
+    ``.policy``. A callable with no strategy gives an empty list.
+    """
+    pipeline = pipeline_of(fn)
+    return list(pipeline.strategies) if pipeline is not None else []
+
+
+_SYNC_CODE = _make_sync_wrapper(Pipeline(lambda: None, (), False)).__code__
+_ASYNC_CODE = _make_async_wrapper(Pipeline(lambda: None, (), True)).__code__

@@ -1,0 +1,160 @@
+"""The engine: an ordered list of strategies turned into one callable, once.
+
+A strategy is a small object with two thin layer factories, ``sync_layer(inner)`` and
+``async_layer(inner)``. A layer is a callable ``(args, kwargs) -> value | Failure``:
+on success it returns the value untouched (nothing allocated), on failure a
+:class:`~resiliency._outcome.Failure`. The strategy's decisions live in its own pure
+core, shared by both layers; the layers only call, sleep (through the clock) and
+cancel (through anyio).
+
+The pipeline composes the layers at decoration time, outermost strategy first, over a
+leaf that turns the user's exception into a ``Failure``. The two drivers,
+:func:`drive_sync` and :func:`drive_async`, are the only places that raise: they
+re-raise the original exception object, traceback intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from ._outcome import Failure
+
+__all__ = [
+    "AsyncLayer",
+    "CallablePolicy",
+    "Pipeline",
+    "Strategy",
+    "SyncLayer",
+    "drive_async",
+    "drive_sync",
+    "raise_failure",
+]
+
+SyncLayer = Callable[[tuple[Any, ...], dict[str, Any]], Any]
+AsyncLayer = Callable[[tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
+
+
+class Strategy:
+    """Base of every strategy: a kind name, a policy, and two layer factories."""
+
+    __slots__ = ()
+    kind: str = "strategy"
+
+    @property
+    def policy(self) -> Any:
+        """The strategy's frozen configuration."""
+        return None
+
+    def sync_layer(self, inner: SyncLayer) -> SyncLayer:
+        """Return the layer that applies this strategy around ``inner`` (sync)."""
+        raise NotImplementedError
+
+    def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
+        """Return the layer that applies this strategy around ``inner`` (async)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.policy!r}>"
+
+
+def sync_leaf(fn: Callable[..., Any]) -> SyncLayer:
+    """The innermost sync layer: call ``fn``, an exception becomes a ``Failure``."""
+
+    def leaf(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            return Failure(exc)
+
+    return leaf
+
+
+def async_leaf(fn: Callable[..., Awaitable[Any]]) -> AsyncLayer:
+    """The innermost async layer: await ``fn``, an exception becomes a ``Failure``."""
+
+    async def leaf(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as exc:
+            return Failure(exc)
+
+    return leaf
+
+
+class Pipeline:
+    """The fused strategies over one function, with its composed layer chain.
+
+    Attributes:
+        fn: the user's function (the leaf).
+        strategies: outermost first.
+        is_async: whether the chain is async.
+        chain: the composed layer, ``(args, kwargs) -> value | Failure``.
+    """
+
+    __slots__ = ("chain", "fn", "is_async", "strategies")
+
+    def __init__(self, fn: Callable[..., Any], strategies: Sequence[Strategy], is_async: bool) -> None:
+        self.fn = fn
+        self.strategies = tuple(strategies)
+        self.is_async = is_async
+        if is_async:
+            chain: Any = async_leaf(fn)
+            for strategy in reversed(self.strategies):
+                chain = strategy.async_layer(chain)
+        else:
+            chain = sync_leaf(fn)
+            for strategy in reversed(self.strategies):
+                chain = strategy.sync_layer(chain)
+        self.chain = chain
+
+    def with_outer(self, strategy: Strategy) -> Pipeline:
+        """Return a new pipeline with ``strategy`` added outermost."""
+        return Pipeline(self.fn, (strategy, *self.strategies), self.is_async)
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(s.kind for s in self.strategies)
+        return f"<Pipeline [{kinds}] over {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+def raise_failure(failure: Failure) -> Any:
+    """Raise the exception a ``Failure`` holds, unchanged, without keeping a cycle."""
+    error = failure.error
+    try:
+        raise error
+    finally:
+        del error, failure
+
+
+def drive_sync(chain: SyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run a sync chain; return its value or raise its exception."""
+    result = chain(args, kwargs)
+    if type(result) is Failure:
+        return raise_failure(result)
+    return result
+
+
+async def drive_async(chain: AsyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run an async chain; return its value or raise its exception."""
+    result = await chain(args, kwargs)
+    if type(result) is Failure:
+        return raise_failure(result)
+    return result
+
+
+class CallablePolicy:
+    """Mixin giving a policy its one-off call forms, ``call`` and ``acall``."""
+
+    __slots__ = ()
+
+    def to_strategy(self) -> Strategy:
+        """Return a strategy applying this policy (private to one call site)."""
+        raise NotImplementedError
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)`` once under this policy; return or raise as it does."""
+        return drive_sync(Pipeline(fn, (self.to_strategy(),), False).chain, args, kwargs)
+
+    async def acall(self, fn: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
+        """Await ``fn(*args, **kwargs)`` once under this policy; return or raise as it does."""
+        return await drive_async(Pipeline(fn, (self.to_strategy(),), True).chain, args, kwargs)

@@ -1,0 +1,267 @@
+"""``@retry``: run again after a failure, with backoff, until the policy says stop.
+
+The decision (retry or not, how long to wait) is ``RetryPolicy.next_delay``; the two
+layers here only call, sleep through the clock and report. The success path of a call
+reads no clock and builds nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
+
+from typing_extensions import Unpack
+
+from ._clock import Clock, get_clock
+from ._deadline import remaining
+from ._decorators import Decorator, apply_strategy
+from ._engine import AsyncLayer, Strategy, SyncLayer, async_leaf, raise_failure, sync_leaf
+from ._events import RetryScheduled
+from ._outcome import Failure
+from ._registry import Registry, default_registry
+from ._retry_policy import RetryFields, RetryPolicy
+
+__all__ = ["RetryResult", "RetryStrategy", "acall_with_stats", "call_with_stats", "retry"]
+
+logger = logging.getLogger("resiliency")
+T = TypeVar("T")
+F = TypeVar("F")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult(Generic[T]):
+    """What ``call_with_stats`` returns: the value, the attempts made, the seconds slept."""
+
+    value: T
+    attempts: int
+    total_delay: float
+
+
+class _Stats:
+    __slots__ = ("attempts", "total_delay")
+
+    def __init__(self) -> None:
+        self.attempts = 1
+        self.total_delay = 0.0
+
+
+class RetryStrategy(Strategy):
+    """The retry strategy in a pipeline: one policy, a clock, a registry for events."""
+
+    __slots__ = ("_clock", "_policy", "name", "registry")
+    kind = "retry"
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        clock: Clock | None = None,
+        registry: Registry | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._policy = policy
+        self._clock = clock
+        self.registry = registry if registry is not None else default_registry
+        self.name = name
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The ``RetryPolicy`` this strategy applies."""
+        return self._policy
+
+    def _announce(self, attempt: int, outcome: Any, delay: float) -> Any:
+        hook = self._policy.on_retry
+        registry = self.registry
+        if hook is None and not registry.listeners:
+            return None
+        error = outcome.error if type(outcome) is Failure else None
+        event = RetryScheduled(self.name, attempt, delay, error, None if error else outcome)
+        registry.emit(event)
+        if hook is None:
+            return None
+        try:
+            return hook(event)
+        except Exception:
+            logger.exception("on_retry hook %r raised", hook)
+            return None
+
+    def _decide(self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None) -> float | None:
+        elapsed = clock.monotonic() - started if started is not None else 0.0
+        if type(outcome) is Failure:
+            return self._policy.next_delay(attempt, outcome.error, None, previous, elapsed, remaining())
+        return self._policy.next_delay(attempt, None, outcome, previous, elapsed, remaining())
+
+    def run_sync(
+        self, inner: SyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any], stats: _Stats | None = None
+    ) -> Any:
+        """Run the retry loop over ``inner``; return the last outcome."""
+        clock = self._clock or get_clock()
+        started = clock.monotonic() if self._policy.max_total_time is not None else None
+        outcome = inner(args, kwargs)
+        attempt, previous, total = 1, 0.0, 0.0
+        while True:
+            delay = self._decide(attempt, outcome, previous, clock, started)
+            if delay is None:
+                break
+            self._announce(attempt, outcome, delay)
+            if delay > 0.0:
+                clock.sleep(delay)
+                total += delay
+            previous = delay
+            attempt += 1
+            outcome = inner(args, kwargs)
+        if stats is not None:
+            stats.attempts, stats.total_delay = attempt, total
+        return outcome
+
+    async def run_async(
+        self, inner: AsyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any], stats: _Stats | None = None
+    ) -> Any:
+        """Run the retry loop over async ``inner``; return the last outcome."""
+        clock = self._clock or get_clock()
+        started = clock.monotonic() if self._policy.max_total_time is not None else None
+        outcome = await inner(args, kwargs)
+        attempt, previous, total = 1, 0.0, 0.0
+        while True:
+            delay = self._decide(attempt, outcome, previous, clock, started)
+            if delay is None:
+                break
+            pending = self._announce(attempt, outcome, delay)
+            if inspect.isawaitable(pending):
+                await pending
+            if delay > 0.0:
+                await clock.asleep(delay)
+                total += delay
+            previous = delay
+            attempt += 1
+            outcome = await inner(args, kwargs)
+        if stats is not None:
+            stats.attempts, stats.total_delay = attempt, total
+        return outcome
+
+    def sync_layer(self, inner: SyncLayer) -> SyncLayer:
+        """Retry layer: the first attempt inline; the loop only after a failure."""
+        run = self.run_sync
+        if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
+            return lambda args, kwargs: run(inner, args, kwargs)
+        failure = Failure
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            outcome = inner(args, kwargs)
+            if type(outcome) is not failure:
+                return outcome
+            return run(_replay(outcome, inner), args, kwargs)
+
+        return layer
+
+    def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
+        """Async retry layer: the first attempt inline; the loop only after a failure."""
+        run = self.run_async
+        if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
+            return lambda args, kwargs: run(inner, args, kwargs)
+        failure = Failure
+
+        async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            outcome = await inner(args, kwargs)
+            if type(outcome) is not failure:
+                return outcome
+            return await run(_areplay(outcome, inner), args, kwargs)
+
+        return layer
+
+
+def _replay(first: Any, inner: SyncLayer) -> SyncLayer:
+    """A layer whose first call returns ``first`` (the attempt already made)."""
+    pending = [first]
+
+    def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if pending:
+            return pending.pop()
+        return inner(args, kwargs)
+
+    return layer
+
+
+def _areplay(first: Any, inner: AsyncLayer) -> AsyncLayer:
+    pending = [first]
+
+    async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if pending:
+            return pending.pop()
+        return await inner(args, kwargs)
+
+    return layer
+
+
+def call_with_stats(
+    policy: RetryPolicy, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> RetryResult[Any]:
+    """Run ``fn`` under ``policy``; return ``RetryResult`` or raise the last error."""
+    stats = _Stats()
+    outcome = RetryStrategy(policy).run_sync(sync_leaf(fn), args, kwargs, stats)
+    if type(outcome) is Failure:
+        return raise_failure(outcome)
+    return RetryResult(outcome, stats.attempts, stats.total_delay)
+
+
+async def acall_with_stats(
+    policy: RetryPolicy, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> RetryResult[Any]:
+    """Await ``fn`` under ``policy``; return ``RetryResult`` or raise the last error."""
+    stats = _Stats()
+    outcome = await RetryStrategy(policy).run_async(async_leaf(fn), args, kwargs, stats)
+    if type(outcome) is Failure:
+        return raise_failure(outcome)
+    return RetryResult(outcome, stats.attempts, stats.total_delay)
+
+
+@overload
+def retry(fn: F, /) -> F: ...
+@overload
+def retry(
+    *,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    name: str | None = None,
+    **fields: Unpack[RetryFields],
+) -> Decorator: ...
+def retry(
+    fn: Any = None,
+    /,
+    *,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    name: str | None = None,
+    **fields: Unpack[RetryFields],
+) -> Any:
+    """Retry the decorated callable (sync or async) as ``RetryPolicy`` describes.
+
+    Use bare (``@retry``), with fields (``@retry(max_attempts=4, backoff="full_jitter")``)
+    or with a policy (``@retry(policy=RetryPolicy.network())``); fields given beside a
+    policy override it. When attempts run out the last exception is re-raised unchanged
+    (or the last result returned).
+
+    Args:
+        policy: a ``RetryPolicy`` (default: the library defaults).
+        clock: the ``Clock`` to sleep on (default: the process clock, read per call).
+        registry: where ``RetryScheduled`` events go (default ``resiliency.registry``).
+        name: a label for events.
+        **fields: ``RetryPolicy`` fields.
+
+    Raises:
+        TypeError, ValueError: a bad field, or a generator function decorated.
+    """
+    if fn is not None and not callable(fn) and not isinstance(fn, (classmethod, staticmethod)):
+        raise TypeError(f"retry() takes the function to decorate or keyword fields (got {fn!r})")
+    if policy is not None and not isinstance(policy, RetryPolicy):
+        raise TypeError(f"policy must be a RetryPolicy (got {policy!r})")
+    effective = (policy or RetryPolicy()).merged(RetryPolicy(**fields)) if fields else (policy or RetryPolicy())
+    strategy = RetryStrategy(effective, clock=clock, registry=registry, name=name)
+    if fn is not None:
+        return apply_strategy(fn, strategy)
+    return lambda target: apply_strategy(target, strategy)
