@@ -137,6 +137,15 @@ def compute_delay(
     return min(formula(attempt, previous, base, max_delay, multiplier, rng), max_delay)
 
 
+def formula(kind: str) -> Callable[[int, float, float, float, float, random.Random], float]:
+    """Return the raw formula of ``kind`` as ``(attempt, previous, base, cap, multiplier, rng)``.
+
+    The caller caps the result at ``max_delay`` and answers 0 when ``base`` is 0, as
+    :func:`compute_delay` does; the retry loop uses this to skip the per-call checks.
+    """
+    return _FORMULAS[kind]
+
+
 def clamp_delay(value: float, max_delay: float) -> float:
     """Check a delay returned by a user's backoff callable and cap it at ``max_delay``.
 

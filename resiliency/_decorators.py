@@ -85,24 +85,71 @@ def _make_async_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
     return wrapper
 
 
+# Passthrough pipelines (only strategies that do nothing around a successful first
+# attempt, e.g. retry and fallback) call the function directly: the success path costs
+# one closure and a try block; the layers are built only after a first failure.
+
+
+def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
+    fn = pipeline.fn
+    resume = pipeline.resume_sync
+    failure = Failure
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            first = failure(exc)
+        result = resume(first, args, kwargs)
+        if type(result) is failure:
+            return raise_failure(result)
+        return result
+
+    return wrapper
+
+
+def _make_async_direct(pipeline: Pipeline) -> Callable[..., Any]:
+    fn = pipeline.fn
+    resume = pipeline.resume_async
+    failure = Failure
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as exc:
+            first = failure(exc)
+        result = await resume(first, args, kwargs)
+        if type(result) is failure:
+            return raise_failure(result)
+        return result
+
+    return wrapper
+
+
+def _make_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
+    if pipeline.is_async:
+        return _make_async_direct(pipeline) if pipeline.passthrough else _make_async_wrapper(pipeline)
+    return _make_sync_direct(pipeline) if pipeline.passthrough else _make_sync_wrapper(pipeline)
+
+
 def _closure_pipeline(target: object) -> Pipeline | None:
     # Only a closure made here counts: a user's functools.wraps copies our attribute
     # onto its own wrapper, whose code is not ours, so it is never fused through.
     code = getattr(target, "__code__", None)
-    if code is not _SYNC_CODE and code is not _ASYNC_CODE:
+    if code not in _WRAPPER_CODES:
         return None
     pipeline: Pipeline | None = getattr(target, PIPELINE_ATTR, None)
     return pipeline
 
 
 def _wrap_function(pipeline: Pipeline) -> Callable[..., Any]:
-    wrapper = _make_async_wrapper(pipeline) if pipeline.is_async else _make_sync_wrapper(pipeline)
+    wrapper = _make_wrapper(pipeline)
     functools.update_wrapper(wrapper, pipeline.fn)
     setattr(wrapper, PIPELINE_ATTR, pipeline)
     return wrapper
 
 
-class _DescriptorWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+class _DescriptorWrapper(wrapt.FunctionWrapper):  # type: ignore[type-arg]
     """A classmethod or staticmethod with a pipeline; wrapt binds it on each access."""
 
     def __init__(self, descriptor: classmethod[Any, Any, Any] | staticmethod[Any, Any], pipeline: Pipeline) -> None:
@@ -125,7 +172,7 @@ class _DescriptorWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
                     return raise_failure(result)
                 return result
 
-        super().__init__(descriptor, call)
+        super().__init__(descriptor, call)  # type: ignore[arg-type]
         self._self_pipeline = pipeline
 
 
@@ -137,7 +184,7 @@ def apply_strategy(target: Any, strategy: Strategy) -> Any:
     """
     if isinstance(target, _DescriptorWrapper):
         pipeline = target._self_pipeline.with_outer(strategy)
-        return _DescriptorWrapper(target.__wrapped__, pipeline)
+        return _DescriptorWrapper(target.__wrapped__, pipeline)  # type: ignore[arg-type]
     if isinstance(target, (classmethod, staticmethod)):
         fn = target.__func__
         inner = _closure_pipeline(fn)
@@ -191,5 +238,10 @@ def describe(fn: object) -> list[Strategy]:
     return list(pipeline.strategies) if pipeline is not None else []
 
 
-_SYNC_CODE = _make_sync_wrapper(Pipeline(lambda: None, (), False)).__code__
-_ASYNC_CODE = _make_async_wrapper(Pipeline(lambda: None, (), True)).__code__
+_WRAPPER_CODES = frozenset(
+    _make_wrapper(Pipeline(probe, (), is_async)).__code__
+    for probe, is_async in ((lambda: None, False), (lambda: None, True))
+) | frozenset(
+    make(Pipeline(lambda: None, (), is_async)).__code__
+    for make, is_async in ((_make_sync_wrapper, False), (_make_async_wrapper, True))
+)

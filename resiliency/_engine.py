@@ -16,7 +16,7 @@ re-raise the original exception object, traceback intact.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ._outcome import Failure
 
@@ -36,10 +36,20 @@ AsyncLayer = Callable[[tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
 
 
 class Strategy:
-    """Base of every strategy: a kind name, a policy, and two layer factories."""
+    """Base of every strategy: a kind name, a policy, and two layer factories.
+
+    ``passthrough`` is true when the strategy does nothing at all around a first attempt
+    that succeeds (no admission, no bookkeeping): a pipeline made only of such strategies
+    calls the function directly and builds its layers only after a first failure.
+    """
 
     __slots__ = ()
     kind: str = "strategy"
+
+    @property
+    def passthrough(self) -> bool:
+        """Whether a first successful attempt needs nothing from this strategy."""
+        return False
 
     @property
     def policy(self) -> Any:
@@ -53,6 +63,14 @@ class Strategy:
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
         """Return the layer that applies this strategy around ``inner`` (async)."""
         raise NotImplementedError
+
+    def resume_sync(self, inner: SyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Go on as this strategy's layer would once ``inner`` has returned ``first``."""
+        return self.sync_layer(_replay_sync(first, inner))(args, kwargs)
+
+    async def resume_async(self, inner: AsyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async form of ``resume_sync``."""
+        return await self.async_layer(_replay_async(first, inner))(args, kwargs)
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.policy!r}>"
@@ -92,21 +110,38 @@ class Pipeline:
         chain: the composed layer, ``(args, kwargs) -> value | Failure``.
     """
 
-    __slots__ = ("chain", "fn", "is_async", "strategies")
+    __slots__ = ("_partials", "chain", "fn", "is_async", "passthrough", "strategies")
 
     def __init__(self, fn: Callable[..., Any], strategies: Sequence[Strategy], is_async: bool) -> None:
         self.fn = fn
         self.strategies = tuple(strategies)
         self.is_async = is_async
-        if is_async:
-            chain: Any = async_leaf(fn)
-            for strategy in reversed(self.strategies):
-                chain = strategy.async_layer(chain)
-        else:
-            chain = sync_leaf(fn)
-            for strategy in reversed(self.strategies):
-                chain = strategy.sync_layer(chain)
-        self.chain = chain
+        # _partials[k] is the chain of the k innermost strategies over the leaf.
+        partials: list[Any] = [async_leaf(fn) if is_async else sync_leaf(fn)]
+        for strategy in reversed(self.strategies):
+            inner = partials[-1]
+            partials.append(strategy.async_layer(inner) if is_async else strategy.sync_layer(inner))
+        self._partials = tuple(partials)
+        self.chain = partials[-1]
+        self.passthrough = all(s.passthrough for s in self.strategies)
+
+    def resume_sync(self, first: Failure, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Finish a call whose first attempt, made directly on ``fn``, failed with ``first``.
+
+        Each strategy, innermost first, goes on from the outcome of the one inside it.
+        Used by passthrough pipelines, whose strategies do nothing before an attempt.
+        """
+        outcome: Any = first
+        for k, strategy in enumerate(reversed(self.strategies)):
+            outcome = strategy.resume_sync(self._partials[k], outcome, args, kwargs)
+        return outcome
+
+    async def resume_async(self, first: Failure, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async form of ``resume_sync``."""
+        outcome: Any = first
+        for k, strategy in enumerate(reversed(self.strategies)):
+            outcome = await strategy.resume_async(self._partials[k], outcome, args, kwargs)
+        return outcome
 
     def with_outer(self, strategy: Strategy) -> Pipeline:
         """Return a new pipeline with ``strategy`` added outermost."""
@@ -117,7 +152,31 @@ class Pipeline:
         return f"<Pipeline [{kinds}] over {getattr(self.fn, '__qualname__', self.fn)!r}>"
 
 
-def raise_failure(failure: Failure) -> Any:
+def _replay_sync(first: Any, inner: SyncLayer) -> SyncLayer:
+    """A layer whose first call returns ``first`` (an attempt already made)."""
+    pending = [first]
+
+    def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if pending:
+            return pending.pop()
+        return inner(args, kwargs)
+
+    return layer
+
+
+def _replay_async(first: Any, inner: AsyncLayer) -> AsyncLayer:
+    """Async form of ``_replay_sync``."""
+    pending = [first]
+
+    async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if pending:
+            return pending.pop()
+        return await inner(args, kwargs)
+
+    return layer
+
+
+def raise_failure(failure: Failure) -> NoReturn:
     """Raise the exception a ``Failure`` holds, unchanged, without keeping a cycle."""
     error = failure.error
     try:

@@ -137,7 +137,7 @@ class NoProviderError(ResiliencyError, LookupError):
     code: ClassVar[str] = "NO_PROVIDER"
 
 
-class AllProvidersFailedError(ResiliencyError, ExceptionGroup):  # type: ignore[misc]
+class AllProvidersFailedError(ResiliencyError, ExceptionGroup):
     """Every provider failed the op; an ``ExceptionGroup`` of their errors.
 
     ``except* ConnectionError`` matches when any provider failed with one.

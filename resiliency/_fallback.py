@@ -83,6 +83,11 @@ class FallbackStrategy(Strategy):
         """The ``FallbackPolicy`` this strategy applies."""
         return self._policy
 
+    @property
+    def passthrough(self) -> bool:
+        """True unless results are checked with ``if_result``."""
+        return self._policy.if_result is None
+
     def _wanted(self, outcome: Any) -> tuple[bool, BaseException | None]:
         policy = self._policy
         if type(outcome) is Failure:

@@ -48,6 +48,9 @@ class _Stats:
         self.total_delay = 0.0
 
 
+_NOT_YET: Any = object()
+
+
 class RetryStrategy(Strategy):
     """The retry strategy in a pipeline: one policy, a clock, a registry for events."""
 
@@ -72,6 +75,11 @@ class RetryStrategy(Strategy):
         """The ``RetryPolicy`` this strategy applies."""
         return self._policy
 
+    @property
+    def passthrough(self) -> bool:
+        """True unless results are checked or a total time budget needs a start time."""
+        return self._policy.retry_if_result is None and self._policy.max_total_time is None
+
     def _announce(self, attempt: int, outcome: Any, delay: float) -> Any:
         hook = self._policy.on_retry
         registry = self.registry
@@ -91,16 +99,21 @@ class RetryStrategy(Strategy):
     def _decide(self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None) -> float | None:
         elapsed = clock.monotonic() - started if started is not None else 0.0
         if type(outcome) is Failure:
-            return self._policy.next_delay(attempt, outcome.error, None, previous, elapsed, remaining())
-        return self._policy.next_delay(attempt, None, outcome, previous, elapsed, remaining())
+            return self._policy._decider(attempt, outcome.error, None, previous, elapsed, remaining())
+        return self._policy._decider(attempt, None, outcome, previous, elapsed, remaining())
 
     def run_sync(
-        self, inner: SyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any], stats: _Stats | None = None
+        self,
+        inner: SyncLayer,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        stats: _Stats | None = None,
+        first: Any = _NOT_YET,
     ) -> Any:
-        """Run the retry loop over ``inner``; return the last outcome."""
+        """Run the retry loop over ``inner`` (``first``: the first attempt's outcome if made)."""
         clock = self._clock or get_clock()
         started = clock.monotonic() if self._policy.max_total_time is not None else None
-        outcome = inner(args, kwargs)
+        outcome = inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
         while True:
             delay = self._decide(attempt, outcome, previous, clock, started)
@@ -118,12 +131,17 @@ class RetryStrategy(Strategy):
         return outcome
 
     async def run_async(
-        self, inner: AsyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any], stats: _Stats | None = None
+        self,
+        inner: AsyncLayer,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        stats: _Stats | None = None,
+        first: Any = _NOT_YET,
     ) -> Any:
-        """Run the retry loop over async ``inner``; return the last outcome."""
+        """Run the retry loop over async ``inner`` (``first``: the first outcome if made)."""
         clock = self._clock or get_clock()
         started = clock.monotonic() if self._policy.max_total_time is not None else None
-        outcome = await inner(args, kwargs)
+        outcome = await inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
         while True:
             delay = self._decide(attempt, outcome, previous, clock, started)
@@ -142,6 +160,18 @@ class RetryStrategy(Strategy):
             stats.attempts, stats.total_delay = attempt, total
         return outcome
 
+    def resume_sync(self, inner: SyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Go on with the retry loop after a first attempt that returned ``first``."""
+        if type(first) is not Failure:
+            return first
+        return self.run_sync(inner, args, kwargs, None, first)
+
+    async def resume_async(self, inner: AsyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async form of ``resume_sync``."""
+        if type(first) is not Failure:
+            return first
+        return await self.run_async(inner, args, kwargs, None, first)
+
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Retry layer: the first attempt inline; the loop only after a failure."""
         run = self.run_sync
@@ -153,7 +183,7 @@ class RetryStrategy(Strategy):
             outcome = inner(args, kwargs)
             if type(outcome) is not failure:
                 return outcome
-            return run(_replay(outcome, inner), args, kwargs)
+            return run(inner, args, kwargs, None, outcome)
 
         return layer
 
@@ -168,32 +198,9 @@ class RetryStrategy(Strategy):
             outcome = await inner(args, kwargs)
             if type(outcome) is not failure:
                 return outcome
-            return await run(_areplay(outcome, inner), args, kwargs)
+            return await run(inner, args, kwargs, None, outcome)
 
         return layer
-
-
-def _replay(first: Any, inner: SyncLayer) -> SyncLayer:
-    """A layer whose first call returns ``first`` (the attempt already made)."""
-    pending = [first]
-
-    def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if pending:
-            return pending.pop()
-        return inner(args, kwargs)
-
-    return layer
-
-
-def _areplay(first: Any, inner: AsyncLayer) -> AsyncLayer:
-    pending = [first]
-
-    async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if pending:
-            return pending.pop()
-        return await inner(args, kwargs)
-
-    return layer
 
 
 def call_with_stats(
@@ -203,7 +210,7 @@ def call_with_stats(
     stats = _Stats()
     outcome = RetryStrategy(policy).run_sync(sync_leaf(fn), args, kwargs, stats)
     if type(outcome) is Failure:
-        return raise_failure(outcome)
+        raise_failure(outcome)
     return RetryResult(outcome, stats.attempts, stats.total_delay)
 
 
@@ -214,7 +221,7 @@ async def acall_with_stats(
     stats = _Stats()
     outcome = await RetryStrategy(policy).run_async(async_leaf(fn), args, kwargs, stats)
     if type(outcome) is Failure:
-        return raise_failure(outcome)
+        raise_failure(outcome)
     return RetryResult(outcome, stats.attempts, stats.total_delay)
 
 

@@ -31,6 +31,10 @@ _HEADER = "retry-after"
 # Headers are scanned pair by pair; a bound keeps a pathological (endless) iterable from
 # hanging the retry loop. Real responses carry a few dozen headers.
 _MAX_HEADERS = 1000
+_HINT_ATTRS = ("retry_after", "response", "headers")
+# Per exception class: whether the class itself defines one of _HINT_ATTRS (a property
+# or class attribute). Classes are few; the dict stays small.
+_HINTED_TYPES: dict[type, bool] = {}
 
 
 def retry_after_from(exc: BaseException) -> float | None:
@@ -43,6 +47,16 @@ def retry_after_from(exc: BaseException) -> float | None:
         Seconds to wait (>= 0.0, finite), or ``None`` when the exception carries no
         usable hint. Never raises: attributes or headers that raise count as missing.
     """
+    # Most errors carry no hint: answer those without probing three missing attributes
+    # (each miss raises and clears an AttributeError inside getattr).
+    cls = type(exc)
+    hinted = _HINTED_TYPES.get(cls)
+    if hinted is None:
+        hinted = _HINTED_TYPES[cls] = any(hasattr(cls, name) for name in _HINT_ATTRS)
+    if not hinted:
+        attrs = getattr(exc, "__dict__", None)
+        if not attrs or not any(name in attrs for name in _HINT_ATTRS):
+            return None
     for source in _SOURCES:
         try:
             seconds = source(exc)

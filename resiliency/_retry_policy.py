@@ -131,6 +131,7 @@ class RetryPolicy:
     fields_set: frozenset[str] = field(repr=False)
     _should_retry: Callable[[BaseException], bool] = field(repr=False, compare=False)
     _delay: Callable[..., float] | None = field(repr=False, compare=False)
+    _decider: Callable[..., float | None] = field(repr=False, compare=False)
 
     def __init__(self, **fields: Unpack[RetryFields]) -> None:
         unknown = set(fields) - set(_DEFAULTS)
@@ -144,7 +145,7 @@ class RetryPolicy:
             if backoff not in _backoff.BACKOFF_KINDS:
                 accepted = "one of " + ", ".join(repr(k) for k in _backoff.BACKOFF_KINDS) + " or a callable"
                 raise ValueError(message("backoff", accepted, backoff))
-            put(self, "_delay", _backoff.compute_delay)
+            put(self, "_delay", _backoff.formula(backoff))
         elif callable(backoff):
             put(self, "_delay", None)
         else:
@@ -181,32 +182,38 @@ class RetryPolicy:
             raise TypeError(message("rng", "a random.Random or None", rng))
         put(self, "rng", rng)
         put(self, "fields_set", frozenset(fields))
+        put(self, "_decider", _make_decider(self))
 
     # -- merging and presets -----------------------------------------------------------
 
     def fields(self) -> RetryFields:
         """Return the fields that were given explicitly, as keywords."""
-        return {name: getattr(self, name) for name in self.fields_set}  # type: ignore[return-value]
+        given: dict[str, Any] = {name: getattr(self, name) for name in self.fields_set}
+        return given  # type: ignore[return-value]
 
     def merged(self, over: RetryPolicy | None) -> RetryPolicy:
         """Return this policy with every field ``over`` set explicitly taking precedence."""
         if over is None or not over.fields_set:
             return self
-        return RetryPolicy(**{**self.fields(), **over.fields()})
+        merged: dict[str, Any] = {**self.fields(), **over.fields()}
+        return RetryPolicy(**merged)
 
     def replace(self, **fields: Unpack[RetryFields]) -> RetryPolicy:
         """Return a copy with ``fields`` changed."""
-        return RetryPolicy(**{**self.fields(), **fields})
+        merged: dict[str, Any] = {**self.fields(), **fields}
+        return RetryPolicy(**merged)
 
     @classmethod
     def fixed(cls, delay: float = 1.0, **fields: Unpack[RetryFields]) -> Self:
         """A constant ``delay`` between attempts (default 3 attempts, 1 s apart)."""
-        return cls(**{"backoff": "constant", "base_delay": delay, "max_delay": max(delay, 30.0), **fields})
+        defaults: dict[str, Any] = {"backoff": "constant", "base_delay": delay, "max_delay": max(delay, 30.0)}
+        return cls(**{**defaults, **fields})
 
     @classmethod
     def exponential(cls, **fields: Unpack[RetryFields]) -> Self:
         """Exponential backoff: 5 attempts, 0.1 s doubling up to 30 s, full jitter."""
-        return cls(**{"max_attempts": 5, "backoff": "full_jitter", "base_delay": 0.1, "max_delay": 30.0, **fields})
+        defaults: dict[str, Any] = {"max_attempts": 5, "backoff": "full_jitter", "base_delay": 0.1, "max_delay": 30.0}
+        return cls(**{**defaults, **fields})
 
     @classmethod
     def api_rate_limit(cls, **fields: Unpack[RetryFields]) -> Self:
@@ -287,39 +294,60 @@ class RetryPolicy:
             elapsed: seconds since the first attempt started (used by max_total_time).
             remaining: seconds left before the caller's deadline, or None.
         """
-        switch = testing_switch
+        return self._decider(attempt, error, result, previous, elapsed, remaining)
+
+
+def _make_decider(
+    policy: RetryPolicy,
+) -> Callable[[int, BaseException | None, Any, float, float, float | None], float | None]:
+    """Build ``next_delay`` as a closure over the policy's fields (read once, here)."""
+    switch = testing_switch
+    should_retry = policy._should_retry
+    retry_if_result = policy.retry_if_result
+    max_attempts = policy.max_attempts
+    formula = policy._delay
+    user_backoff: Any = None if formula is not None else policy.backoff
+    base, cap, multiplier = policy.base_delay, policy.max_delay, policy.multiplier
+    rng = policy.rng or _RANDOM
+    respect_retry_after, max_retry_after = policy.respect_retry_after, policy.max_retry_after
+    max_total_time = policy.max_total_time
+    clamp = _backoff.clamp_delay
+    hint_of = retry_after_from
+
+    def decide(
+        attempt: int,
+        error: BaseException | None,
+        result: Any,
+        previous: float,
+        elapsed: float,
+        remaining: float | None,
+    ) -> float | None:
         if error is not None:
-            if not self._should_retry(error):
+            if not should_retry(error):
                 return None
-        elif self.retry_if_result is None or not self.retry_if_result(result):
+        elif retry_if_result is None or not retry_if_result(result):
             return None
-        if attempt >= self.max_attempts or switch.disabled:
+        if attempt >= max_attempts or switch.disabled:
             return None
-        if self._delay is not None:
-            delay = self._delay(
-                self.backoff,
-                attempt,
-                previous,
-                base=self.base_delay,
-                max_delay=self.max_delay,
-                multiplier=self.multiplier,
-                rng=self.rng or _RANDOM,
-            )
+        if formula is not None:
+            delay = 0.0 if base == 0.0 else min(formula(attempt, previous, base, cap, multiplier, rng), cap)
         else:
-            delay = _backoff.clamp_delay(self.backoff(attempt, previous), self.max_delay)  # type: ignore[operator]
-        if error is not None and self.respect_retry_after:
-            hint = retry_after_from(error)
+            delay = clamp(user_backoff(attempt, previous), cap)
+        if error is not None and respect_retry_after:
+            hint = hint_of(error)
             if hint is not None:
-                if hint > self.max_retry_after:
+                if hint > max_retry_after:
                     return None
                 delay = hint
         if switch.instant:
             return 0.0
-        if self.max_total_time is not None and elapsed + delay > self.max_total_time:
+        if max_total_time is not None and elapsed + delay > max_total_time:
             return None
         if remaining is not None and delay >= remaining:
             return None
         return delay
+
+    return decide
 
 
 _RANDOM = random.Random()

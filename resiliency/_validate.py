@@ -127,6 +127,6 @@ def check_exception_filter(param: str, value: object) -> ExceptionFilter:
                 raise TypeError(message(param, accepted, value))
         return lambda exc: isinstance(exc, types)
     if callable(value):
-        predicate: ExceptionFilter = value  # type: ignore[assignment]
+        predicate: ExceptionFilter = value
         return predicate
     raise TypeError(message(param, accepted, value))

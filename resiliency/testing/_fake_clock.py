@@ -81,8 +81,8 @@ class FakeClock:
 
     def advance(self, seconds: float | timedelta) -> None:
         """Move virtual time forward by ``seconds`` (>= 0), firing timers on the way."""
-        seconds = check_duration("seconds", seconds)
-        target = self._now + seconds
+        step: float = check_duration("seconds", seconds)
+        target = self._now + step
         while (when := self._next_timer(target)) is not None:
             self._now = max(self._now, when)
             self._fire_due()

@@ -1,0 +1,396 @@
+"""The circuit breaker's state machine: which calls go ahead, and what their outcomes do.
+
+Pure decision logic: no clock, no sleeping, no sync/async. The runtime reads the clock,
+calls ``admit(now)`` before a call and ``record(...)`` or ``release(...)`` after it.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import math
+import threading
+from collections.abc import Callable
+from typing import Final, NamedTuple
+
+from ._policy import CircuitBreakerPolicy
+from ._window import CountWindow, TimeWindow
+
+__all__ = ["PROBE", "BreakerCore", "BreakerSnapshot", "CircuitState"]
+
+PROBE: Final = -1.0
+"""What ``admit`` returns for a call let through as a half-open probe (negative: not a rejection)."""
+
+Transition = tuple["CircuitState", "CircuitState"]
+
+
+class CircuitState(enum.Enum):
+    """The state of a circuit breaker.
+
+    - ``CLOSED``: calls go ahead and their outcomes are counted.
+    - ``OPEN``: calls are rejected until ``reset_timeout`` has passed since it opened.
+    - ``HALF_OPEN``: up to ``half_open_max_calls`` probe calls at a time test whether the
+      protected service has recovered; the others are rejected.
+    """
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class BreakerSnapshot(NamedTuple):
+    """The counters of one breaker at one instant, for ``metrics()``.
+
+    ``calls`` counts recorded outcomes (``successes + failures``); rejected and ignored
+    calls are not in it. ``retry_after`` is None unless open (``inf`` when forced open).
+    ``last_state_change`` is monotonic seconds, None before the first transition.
+    """
+
+    state: CircuitState
+    forced_open: bool
+    calls: int
+    successes: int
+    failures: int
+    slow_calls: int
+    rejections: int
+    opened_count: int
+    consecutive_failures: int
+    window_calls: int
+    window_failures: int
+    window_slow_calls: int
+    half_open_in_flight: int
+    last_state_change: float | None
+    retry_after: float | None
+
+
+class BreakerCore:
+    """The state machine of one circuit breaker, built from a ``CircuitBreakerPolicy``.
+
+    The transitions and their formulas are in ``CircuitBreakerPolicy``'s docstring.
+    Time is passed in as ``now`` (monotonic seconds). An internal lock is held only
+    inside these short methods, never while the protected call runs.
+
+    Closed-state fast path: ``admit`` reads the state without the lock, and, when the
+    policy has no rate threshold, a success stores 0 into the consecutive-failure count
+    without the lock. A success racing a failure may then be lost from that count, which
+    errs towards opening; the success itself is still counted in the metrics.
+
+    Attributes:
+        on_transition: called as ``on_transition(old, new)`` after each state change,
+            outside the lock, by the thread whose call caused it (None: nothing is
+            called). Calls from different threads may arrive out of order.
+    """
+
+    __slots__ = (
+        "_consecutive_failures",
+        "_failures",
+        "_fast_success_reads",
+        "_fast_successes",
+        "_forced",
+        "_half_open_in_flight",
+        "_half_open_successes",
+        "_last_change",
+        "_lock",
+        "_opened_at",
+        "_opened_count",
+        "_policy",
+        "_rejections",
+        "_slow_calls",
+        "_state",
+        "_successes",
+        "_window",
+        "on_transition",
+    )
+
+    def __init__(
+        self,
+        policy: CircuitBreakerPolicy,
+        on_transition: Callable[[CircuitState, CircuitState], None] | None = None,
+    ) -> None:
+        self._policy = policy
+        self.on_transition = on_transition
+        self._lock = threading.Lock()
+        self._window: CountWindow | TimeWindow | None = None
+        if policy.uses_window and policy.window_duration is not None:
+            self._window = TimeWindow(policy.window_duration)
+        elif policy.uses_window and policy.window_size is not None:
+            self._window = CountWindow(policy.window_size)
+        self._clear()
+
+    def _clear(self) -> None:
+        """Put every field back as new (called from ``__init__`` or under the lock)."""
+        self._state = CircuitState.CLOSED
+        self._forced = False
+        self._opened_at = 0.0
+        self._last_change: float | None = None
+        self._consecutive_failures = 0
+        self._half_open_in_flight = 0
+        self._half_open_successes = 0
+        self._successes = 0
+        self._failures = 0
+        self._slow_calls = 0
+        self._rejections = 0
+        self._opened_count = 0
+        # next() on an itertools.count is one C call, so atomic under the GIL: the
+        # lock-free success path counts with it. Each read ticks it too; see _fast_total.
+        self._fast_successes = itertools.count()
+        self._fast_success_reads = 0
+        if self._window is not None:
+            self._window.reset()
+
+    @property
+    def policy(self) -> CircuitBreakerPolicy:
+        """The policy this breaker was built from."""
+        return self._policy
+
+    @property
+    def state(self) -> CircuitState:
+        """The stored state: it stays OPEN after ``reset_timeout`` until ``admit`` moves it."""
+        return self._state
+
+    def state_at(self, now: float) -> CircuitState:
+        """Return the state as a caller at ``now`` would meet it, changing nothing.
+
+        Returns:
+            HALF_OPEN when the breaker is open (not forced) and ``reset_timeout`` has
+            passed, since the next call would be a probe; the stored state otherwise.
+        """
+        if self._state is CircuitState.CLOSED:
+            return CircuitState.CLOSED
+        with self._lock:
+            return self._state_at_locked(now)
+
+    def _state_at_locked(self, now: float) -> CircuitState:
+        if self._state is CircuitState.OPEN and self._wait(now) <= 0:
+            return CircuitState.HALF_OPEN
+        return self._state
+
+    def _wait(self, now: float) -> float:
+        """Seconds left before an open breaker lets a probe through."""
+        return math.inf if self._forced else self._opened_at + self._policy.reset_timeout - now
+
+    def admit(self, now: float) -> float | None:
+        """Decide whether a call starting at ``now`` may go ahead.
+
+        Open for ``reset_timeout`` seconds or more, the breaker turns half-open and this
+        call is its probe. Half-open, at most ``half_open_max_calls`` probes run at once.
+
+        Returns:
+            None: go ahead (closed). ``PROBE`` (-1.0): go ahead as a probe; pass
+            ``probe=True`` to ``record`` or ``release``. A float >= 0: rejected; the
+            seconds until a probe may go through (``opened_at + reset_timeout - now``;
+            0.0 when half-open with every probe slot taken; ``inf`` when forced open).
+        """
+        if self._state is CircuitState.CLOSED:
+            return None
+        with self._lock:
+            verdict, started_half_open = self._admit_locked(now)
+        if started_half_open:
+            self._notify((CircuitState.OPEN, CircuitState.HALF_OPEN))
+        return verdict
+
+    def _admit_locked(self, now: float) -> tuple[float | None, bool]:
+        """Return the verdict and whether this call turned the breaker half-open."""
+        state = self._state
+        if state is CircuitState.CLOSED:
+            return None, False
+        if state is CircuitState.OPEN:
+            wait = self._wait(now)
+            if wait > 0:
+                self._rejections += 1
+                return wait, False
+            self._state = CircuitState.HALF_OPEN
+            self._last_change = now
+            self._half_open_successes = 0
+            self._half_open_in_flight = 1
+            return PROBE, True
+        if self._half_open_in_flight < self._policy.half_open_max_calls:
+            self._half_open_in_flight += 1
+            return PROBE, False
+        self._rejections += 1
+        return 0.0, False
+
+    def record(self, now: float, failed: bool, duration: float, probe: bool) -> None:
+        """Count the outcome of an admitted call and make the transition it causes.
+
+        Closed: a failure adds 1 to the consecutive count, a success sets it to 0; the
+        window (if any) takes the call; the breaker opens when a trip condition of the
+        policy holds. Half-open (``probe=True``): a failure or a slow call reopens it;
+        the ``success_threshold``-th success closes it, with a fresh window. Outcomes of
+        calls admitted before the breaker left closed, or arriving while open, are
+        counted in the metrics and decide nothing.
+
+        Args:
+            now: monotonic seconds when the call ended.
+            failed: the caller classified the outcome as a failure
+                (``policy.is_failure``); ignored exceptions go to ``release`` instead.
+            duration: seconds the call took; slow when ``>= slow_call_duration``.
+            probe: ``admit`` returned ``PROBE`` for this call.
+        """
+        if not failed and not probe and self._window is None and self._state is CircuitState.CLOSED:
+            # The lock-free fast path (see the class docstring).
+            self._consecutive_failures = 0
+            next(self._fast_successes)
+            return
+        slow_duration = self._policy.slow_call_duration
+        slow = slow_duration is not None and duration >= slow_duration
+        with self._lock:
+            transition = self._record_locked(now, failed, slow, probe)
+        if transition is not None:
+            self._notify(transition)
+
+    def _record_locked(self, now: float, failed: bool, slow: bool, probe: bool) -> Transition | None:
+        if failed:
+            self._failures += 1
+        else:
+            self._successes += 1
+        if slow:
+            self._slow_calls += 1
+        if self._state is CircuitState.CLOSED:
+            return self._record_closed(now, failed, slow)
+        if self._state is CircuitState.HALF_OPEN and probe:
+            if self._half_open_in_flight > 0:
+                self._half_open_in_flight -= 1
+            # slow is only ever True when slow_call_rate_threshold is set (the policy
+            # requires both slow-call fields together).
+            if failed or slow:
+                return self._open(now)
+            self._half_open_successes += 1
+            if self._half_open_successes >= self._policy.success_threshold:
+                return self._close(now)
+        return None
+
+    def _record_closed(self, now: float, failed: bool, slow: bool) -> Transition | None:
+        policy = self._policy
+        if failed:
+            self._consecutive_failures += 1
+        else:
+            self._consecutive_failures = 0
+        trip = policy.failure_threshold is not None and self._consecutive_failures >= policy.failure_threshold
+        if self._window is not None:
+            self._window.record(now, failed, slow)
+            trip = trip or self._window_trips(now)
+        return self._open(now) if trip else None
+
+    def _window_trips(self, now: float) -> bool:
+        """Whether a rate over the window trips it: ``calls >= minimum_calls`` and a rate is reached."""
+        assert self._window is not None
+        policy = self._policy
+        calls, failures, slow = self._window.totals(now)
+        if calls < policy.minimum_calls:
+            return False
+        if policy.failure_rate_threshold is not None and failures / calls >= policy.failure_rate_threshold:
+            return True
+        return policy.slow_call_rate_threshold is not None and slow / calls >= policy.slow_call_rate_threshold
+
+    def release(self, probe: bool) -> None:
+        """End an admitted call that counts for nothing (an ignored exception, a cancellation).
+
+        Nothing is counted; a probe frees its half-open slot. Every admitted call must
+        end in exactly one ``record`` or ``release``, or half-open probe slots leak.
+
+        Args:
+            probe: ``admit`` returned ``PROBE`` for this call.
+        """
+        if not probe:
+            return
+        with self._lock:
+            if self._state is CircuitState.HALF_OPEN and self._half_open_in_flight > 0:
+                self._half_open_in_flight -= 1
+
+    def _open(self, now: float) -> Transition:
+        old = self._state
+        self._state = CircuitState.OPEN
+        self._opened_at = now
+        self._opened_count += 1
+        self._last_change = now
+        self._half_open_in_flight = 0
+        self._half_open_successes = 0
+        return old, CircuitState.OPEN
+
+    def _close(self, now: float) -> Transition:
+        old = self._state
+        self._state = CircuitState.CLOSED
+        self._forced = False
+        self._last_change = now
+        self._consecutive_failures = 0
+        self._half_open_in_flight = 0
+        self._half_open_successes = 0
+        if self._window is not None:
+            self._window.reset()
+        return old, CircuitState.CLOSED
+
+    def _notify(self, transition: Transition) -> None:
+        callback = self.on_transition
+        if callback is not None:
+            callback(*transition)
+
+    def force_open(self, now: float) -> None:
+        """Open the breaker and hold it open, rejecting every call, until ``reset()``.
+
+        Args:
+            now: monotonic seconds, recorded as the time of the change.
+        """
+        with self._lock:
+            self._forced = True
+            transition = None if self._state is CircuitState.OPEN else self._open(now)
+        if transition is not None:
+            self._notify(transition)
+
+    def reset(self, now: float | None = None) -> None:
+        """Close the breaker and clear every counter, as if it were new.
+
+        Args:
+            now: monotonic seconds, recorded as the time of the change when the breaker
+                was not closed (default None: no time recorded).
+        """
+        with self._lock:
+            old = self._state
+            self._clear()
+            if old is not CircuitState.CLOSED:
+                self._last_change = now
+        if old is not CircuitState.CLOSED:
+            self._notify((old, CircuitState.CLOSED))
+
+    def _fast_total(self) -> int:
+        """Return the successes counted on the lock-free path (call under the lock).
+
+        ``next()`` returns how often the counter was ticked before: by the fast path
+        and by the earlier reads, which are serialised by the lock and subtracted.
+        """
+        ticks = next(self._fast_successes)
+        total = ticks - self._fast_success_reads
+        self._fast_success_reads += 1
+        return total
+
+    def snapshot(self, now: float) -> BreakerSnapshot:
+        """Return every counter at ``now``, read consistently under the lock.
+
+        Args:
+            now: monotonic seconds, used for ``state`` (as ``state_at``), the time
+                window's totals and ``retry_after``.
+        """
+        with self._lock:
+            successes = self._successes + self._fast_total()
+            window = (0, 0, 0) if self._window is None else self._window.totals(now)
+            retry_after = max(0.0, self._wait(now)) if self._state is CircuitState.OPEN else None
+            return BreakerSnapshot(
+                state=self._state_at_locked(now),
+                forced_open=self._forced,
+                calls=successes + self._failures,
+                successes=successes,
+                failures=self._failures,
+                slow_calls=self._slow_calls,
+                rejections=self._rejections,
+                opened_count=self._opened_count,
+                consecutive_failures=self._consecutive_failures,
+                window_calls=window[0],
+                window_failures=window[1],
+                window_slow_calls=window[2],
+                half_open_in_flight=self._half_open_in_flight,
+                last_state_change=self._last_change,
+                retry_after=retry_after,
+            )
+
+    def __repr__(self) -> str:
+        return f"<BreakerCore state={self._state.value} policy={self._policy!r}>"
