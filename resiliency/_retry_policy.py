@@ -35,6 +35,7 @@ __all__ = ["RetryFields", "RetryPolicy", "testing_switch"]
 T = TypeVar("T")
 
 BackoffFn = Callable[[int, float], float]
+Decider = Callable[[int, BaseException | None, Any, float, float, float | None], float | None]
 
 
 class RetryFields(TypedDict, total=False):
