@@ -249,6 +249,8 @@ class BreakerCore:
         if self._state is CircuitState.CLOSED:
             return self._record_closed(now, failed, slow)
         if self._state is CircuitState.HALF_OPEN and probe:
+            # Probes carry no round number: one that outlives a whole open period
+            # counts in the next half-open round. Rare with reset_timeout >> call time.
             if self._half_open_in_flight > 0:
                 self._half_open_in_flight -= 1
             # slow is only ever True when slow_call_rate_threshold is set (the policy

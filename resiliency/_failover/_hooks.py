@@ -1,0 +1,173 @@
+"""Failover hooks and events: ``Hooks``, ``ProviderContext`` and the ``Notifier``.
+
+Hooks and registry listeners are told about every provider attempt. The ``Notifier``
+builds a context or an event only when someone listens (``active``), and a hook or
+listener that raises is logged and never changes the outcome of the call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import ProviderAttemptError
+from .._events import AllProvidersFailed, ProviderFailed, ProviderSucceeded
+from .._registry import Registry
+from .._validate import check_callable
+
+__all__ = ["Hooks", "Notifier", "ProviderContext"]
+
+logger = logging.getLogger("resiliency")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    """What a failover hook learns about an attempt.
+
+    Attributes:
+        provider: the provider's name (``None`` for ``on_all_failed``).
+        op: the operation.
+        attempt: 1-based attempt number within the provider's retry loop (for
+            ``on_all_failed``: the number of attempts made by all providers).
+        duration: seconds the attempt took (``on_all_failed``: the whole group call).
+        delay: seconds waited before this attempt (the backoff; 0.0 for the first).
+        args: the positional arguments of the call.
+        kwargs: the keyword arguments of the call.
+        group: the group's name.
+    """
+
+    provider: str | None
+    op: str
+    attempt: int
+    duration: float
+    delay: float
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Callbacks of a failover group; each may be a plain or an ``async`` function.
+
+    An async hook is awaited in async calls; in sync calls (``execute_sync``...) it
+    cannot be awaited and is skipped with a logged warning. A hook that raises is logged
+    and never changes the outcome.
+
+    Args:
+        on_provider_success: ``(ctx, result)`` after a provider's successful attempt.
+        on_provider_fail: ``(ctx, error)`` after each failed attempt (including a breaker
+            rejection).
+        on_all_failed: ``(ctx, attempts)`` before ``AllProvidersFailedError`` is raised
+            (``attempts``: the ``ProviderAttemptError`` list, in order).
+
+    Raises:
+        TypeError: a hook that is not callable.
+    """
+
+    on_provider_success: Callable[[ProviderContext, Any], object] | None = None
+    on_provider_fail: Callable[[ProviderContext, BaseException], object] | None = None
+    on_all_failed: Callable[[ProviderContext, list[ProviderAttemptError]], object] | None = None
+
+    def __post_init__(self) -> None:
+        check_callable("on_provider_success", self.on_provider_success, allow_none=True)
+        check_callable("on_provider_fail", self.on_provider_fail, allow_none=True)
+        check_callable("on_all_failed", self.on_all_failed, allow_none=True)
+
+
+def call_guarded(hook: Callable[..., object], *args: Any) -> Awaitable[None] | None:
+    """Call ``hook(*args)``; log what it raises; return a guarded awaitable if it gave one."""
+    try:
+        result = hook(*args)
+    except Exception:
+        logger.exception("failover hook %r raised", hook)
+        return None
+    if inspect.isawaitable(result):
+        return _await_guarded(hook, result)
+    return None
+
+
+async def _await_guarded(hook: object, pending: Awaitable[object]) -> None:
+    try:
+        await pending
+    except Exception:
+        logger.exception("failover hook %r raised", hook)
+
+
+def discard(pending: Awaitable[None] | None) -> None:
+    """In a sync call: drop an awaitable a hook returned (it cannot be awaited here)."""
+    if pending is None:
+        return
+    close = getattr(pending, "close", None)
+    if close is not None:
+        close()
+    logger.warning("an async failover hook or provider hook cannot run in a sync call; skipped")
+
+
+class Notifier:
+    """Tells hooks and registry listeners about attempts; builds nothing when none listen."""
+
+    __slots__ = ("group", "hooks", "registry")
+
+    def __init__(self, group: str, hooks: Hooks | None, registry: Registry) -> None:
+        self.group = group
+        self.hooks = hooks if hooks is not None and any(_hook_list(hooks)) else None
+        self.registry = registry
+
+    @property
+    def active(self) -> bool:
+        """Whether a hook or a listener would hear anything."""
+        return self.hooks is not None or bool(self.registry.listeners)
+
+    def _ctx(
+        self, provider: str | None, op: str, attempt: int, duration: float, delay: float, args: Any, kwargs: Any
+    ) -> ProviderContext:
+        return ProviderContext(provider, op, attempt, duration, delay, args, kwargs, self.group)
+
+    def success(
+        self, provider: str, op: str, attempt: int, duration: float, delay: float, args: Any, kwargs: Any, result: Any
+    ) -> Awaitable[None] | None:
+        """Report a successful attempt; return an awaitable when an async hook runs."""
+        if self.registry.listeners:
+            self.registry.emit(ProviderSucceeded(self.group, provider, op, attempt, duration))
+        hook = self.hooks.on_provider_success if self.hooks is not None else None
+        if hook is None:
+            return None
+        return call_guarded(hook, self._ctx(provider, op, attempt, duration, delay, args, kwargs), result)
+
+    def failure(
+        self,
+        provider: str,
+        op: str,
+        attempt: int,
+        duration: float,
+        delay: float,
+        args: Any,
+        kwargs: Any,
+        error: BaseException,
+    ) -> Awaitable[None] | None:
+        """Report a failed attempt; return an awaitable when an async hook runs."""
+        if self.registry.listeners:
+            self.registry.emit(ProviderFailed(self.group, provider, op, attempt, duration, error))
+        hook = self.hooks.on_provider_fail if self.hooks is not None else None
+        if hook is None:
+            return None
+        return call_guarded(hook, self._ctx(provider, op, attempt, duration, delay, args, kwargs), error)
+
+    def all_failed(
+        self, op: str, attempts: Sequence[ProviderAttemptError], duration: float, args: Any, kwargs: Any
+    ) -> Awaitable[None] | None:
+        """Report that every provider failed ``op``."""
+        if self.registry.listeners:
+            self.registry.emit(AllProvidersFailed(self.group, op, tuple(attempts)))
+        hook = self.hooks.on_all_failed if self.hooks is not None else None
+        if hook is None:
+            return None
+        return call_guarded(hook, self._ctx(None, op, len(attempts), duration, 0.0, args, kwargs), list(attempts))
+
+
+def _hook_list(hooks: Hooks) -> list[object]:
+    return [hooks.on_provider_success, hooks.on_provider_fail, hooks.on_all_failed]
