@@ -173,8 +173,9 @@ def _case_section(results: Results, case: Case) -> Iterable[str]:
     notes: list[str] = []
 
     def mark(text: str) -> str:
-        notes.append(text)
-        return f" [{len(notes)}]"
+        if text not in notes:  # the same footnote text gets the same number
+            notes.append(text)
+        return f" [{notes.index(text) + 1}]"
 
     if case.measure == "size":
         yield "| library | bytes per object | peer / resiliency |"

@@ -3,8 +3,6 @@
 Decorators for sync and async (asyncio and trio) code that stack into one pipeline.
 """
 
-from __future__ import annotations
-
 from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
 from ._deadline import remaining as remaining

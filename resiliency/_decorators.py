@@ -27,9 +27,11 @@ import wrapt
 from ._engine import Pipeline, Strategy, raise_failure
 from ._outcome import Failure
 
-__all__ = ["Decorator", "apply_strategy", "describe", "is_async_callable", "pipeline_of"]
+__all__ = ["Decorator", "Target", "apply_strategy", "describe", "is_async_callable", "pipeline_of"]
 
 F = TypeVar("F")
+# What a decorator accepts bare: a callable, or a classmethod/staticmethod object.
+Target = TypeVar("Target", bound="Callable[..., Any] | classmethod[Any, Any, Any] | staticmethod[Any, Any]")
 PIPELINE_ATTR = "__resiliency_pipeline__"
 
 
@@ -135,6 +137,8 @@ def _make_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
 def _closure_pipeline(target: object) -> Pipeline | None:
     # Only a closure made here counts: a user's functools.wraps copies our attribute
     # onto its own wrapper, whose code is not ours, so it is never fused through.
+    if inspect.ismethod(target):  # a bound method forwards its function's attributes
+        return None
     code = getattr(target, "__code__", None)
     if code not in _WRAPPER_CODES:
         return None

@@ -59,6 +59,9 @@ class CircuitOpenError(ResiliencyError):
         self.breaker = breaker
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.breaker, self.retry_after), self.__dict__)
+
 
 class BulkheadFullError(ResiliencyError):
     """A bulkhead had no free slot and no room (or time) left in its queue.
@@ -74,6 +77,10 @@ class BulkheadFullError(ResiliencyError):
         label = f"bulkhead {name!r}" if name else "bulkhead"
         super().__init__(f"{label} rejected the call: {reason}")
         self.bulkhead = bulkhead
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.bulkhead, self.reason), self.__dict__)
 
 
 class ResiliencyTimeoutError(ResiliencyError, TimeoutError):
@@ -91,6 +98,10 @@ class ResiliencyTimeoutError(ResiliencyError, TimeoutError):
         super().__init__(f"call {what}timed out after {elapsed:.3f}s (timeout {timeout:g}s)")
         self.timeout = timeout
         self.elapsed = elapsed
+        self.name = name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.timeout, self.elapsed, self.name), self.__dict__)
 
 
 class RateLimitedError(ResiliencyError):
@@ -109,6 +120,9 @@ class RateLimitedError(ResiliencyError):
         super().__init__(f"{label} has no token; retry after {retry_after:.3f}s")
         self.limiter = limiter
         self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.limiter, self.retry_after), self.__dict__)
 
 
 class ProviderAttemptError(ResiliencyError):
@@ -129,6 +143,9 @@ class ProviderAttemptError(ResiliencyError):
         self.op = op
         self.attempt = attempt
         self.error = error
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.provider, self.op, self.attempt, self.error), self.__dict__)
 
 
 class NoProviderError(ResiliencyError, LookupError):
@@ -164,6 +181,9 @@ class AllProvidersFailedError(ResiliencyError, ExceptionGroup):
     def __init__(self, op: str, attempts: Sequence[ProviderAttemptError]) -> None:
         # ExceptionGroup takes its arguments in __new__; nothing more to set here.
         pass
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.op, self.attempts), self.__dict__)
 
     def derive(self, excs: Sequence[Exception]) -> ExceptionGroup[Exception]:  # type: ignore[override]
         """Build the split group ``except*`` hands over; it keeps ``op`` and ``attempts``."""

@@ -10,16 +10,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
-from ._decorators import Decorator, apply_strategy
+from ._decorators import Decorator, Target, apply_strategy
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
 from ._outcome import Failure
 from ._validate import check_callable, check_exception_filter
 
 __all__ = ["FallbackPolicy", "FallbackStrategy", "fallback"]
 
-F = TypeVar("F")
 
 
 class _Missing:
@@ -139,7 +138,7 @@ class FallbackStrategy(Strategy):
 
 
 @overload
-def fallback(fn: F, /) -> F: ...
+def fallback(fn: Target, /) -> Target: ...
 @overload
 def fallback(
     *,

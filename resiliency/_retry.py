@@ -17,7 +17,7 @@ from typing_extensions import Unpack
 
 from ._clock import Clock, get_clock
 from ._deadline import remaining
-from ._decorators import Decorator, apply_strategy
+from ._decorators import Decorator, Target, apply_strategy
 from ._engine import AsyncLayer, Strategy, SyncLayer, async_leaf, raise_failure, sync_leaf
 from ._events import RetryScheduled
 from ._outcome import Failure
@@ -28,7 +28,6 @@ __all__ = ["RetryResult", "RetryStrategy", "acall_with_stats", "call_with_stats"
 
 logger = logging.getLogger("resiliency")
 T = TypeVar("T")
-F = TypeVar("F")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +148,10 @@ class RetryStrategy(Strategy):
                 break
             pending = self._announce(attempt, outcome, delay)
             if inspect.isawaitable(pending):
-                await pending
+                try:
+                    await pending
+                except Exception:
+                    logger.exception("on_retry hook %r raised", self._policy.on_retry)
             if delay > 0.0:
                 await clock.asleep(delay)
                 total += delay
@@ -226,7 +228,7 @@ async def acall_with_stats(
 
 
 @overload
-def retry(fn: F, /) -> F: ...
+def retry(fn: Target, /) -> Target: ...
 @overload
 def retry(
     *,

@@ -207,6 +207,7 @@ class RetryPolicy:
     @classmethod
     def fixed(cls, delay: float = 1.0, **fields: Unpack[RetryFields]) -> Self:
         """A constant ``delay`` between attempts (default 3 attempts, 1 s apart)."""
+        delay = check_duration("delay", delay)
         defaults: dict[str, Any] = {"backoff": "constant", "base_delay": delay, "max_delay": max(delay, 30.0)}
         return cls(**{**defaults, **fields})
 

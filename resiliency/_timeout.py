@@ -15,13 +15,13 @@ import contextvars
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, overload
 
 import anyio
 
 from ._clock import SYSTEM_CLOCK, Clock, get_clock
 from ._deadline import push_deadline, reset_deadline
-from ._decorators import Decorator, apply_strategy
+from ._decorators import Decorator, Target, apply_strategy
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
 from ._errors import ResiliencyTimeoutError
 from ._events import TimeoutOccurred
@@ -32,7 +32,6 @@ from ._workers import workers
 
 __all__ = ["TimeoutPolicy", "TimeoutStrategy", "timeout"]
 
-F = TypeVar("F")
 _MODES = ("thread", "cooperative")
 _running_loop = asyncio._get_running_loop  # C function: cheap test for asyncio
 _current_task = asyncio.current_task
@@ -167,10 +166,15 @@ class TimeoutStrategy(Strategy):
                         try:
                             return await inner(args, kwargs)
                         except asyncio.CancelledError:
-                            if not (alarm.fired and task.uncancel() <= alarm.cancelling):
+                            if not alarm.fired:
+                                raise
+                            alarm.fired = False
+                            if task.uncancel() > alarm.cancelling:  # someone else cancelled too
                                 raise
                         finally:
                             handle.cancel()
+                            if alarm.fired:  # fired, but the call swallowed the cancellation
+                                task.uncancel()
                     else:
                         with anyio.move_on_after(seconds):
                             return await inner(args, kwargs)
@@ -194,7 +198,7 @@ class TimeoutStrategy(Strategy):
 
 
 @overload
-def timeout(fn: F, /) -> F: ...
+def timeout(fn: Target, /) -> Target: ...
 @overload
 def timeout(
     seconds: float | timedelta = ...,

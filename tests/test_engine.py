@@ -333,9 +333,7 @@ def test_a_successful_retry_reads_no_clock() -> None:
     assert clock.reads == 0
 
 
-def test_no_event_is_built_without_a_listener(
-    monkeypatch: pytest.MonkeyPatch, registry: resiliency.Registry
-) -> None:
+def test_no_event_is_built_without_a_listener(monkeypatch: pytest.MonkeyPatch, registry: resiliency.Registry) -> None:
     def forbidden(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("an event was built with no listener")
 

@@ -125,9 +125,7 @@ def test_all_providers_failed_with_no_attempt() -> None:
 
 
 def test_all_providers_failed_lists_each_provider_once() -> None:
-    error = AllProvidersFailedError(
-        "op", [ProviderAttemptError("a", "op", n, ValueError(n)) for n in (1, 2, 3)]
-    )
+    error = AllProvidersFailedError("op", [ProviderAttemptError("a", "op", n, ValueError(n)) for n in (1, 2, 3)])
     assert error.message == "all providers failed op 'op' (tried: a)"
     assert len(error.exceptions) == 3
 
@@ -177,7 +175,9 @@ def test_split_and_subgroup() -> None:
     assert match is not None
     assert rest is not None
     assert (match.attempts, rest.attempts) == ([tried[1]], [tried[0], tried[2]])
-    sub = AllProvidersFailedError("upload", tried).subgroup(lambda e: isinstance(e, ConnectionError) and "gcs" in str(e))
+    sub = AllProvidersFailedError("upload", tried).subgroup(
+        lambda e: isinstance(e, ConnectionError) and "gcs" in str(e)
+    )
     assert sub is not None
     assert sub.attempts == [tried[2]]
 
@@ -199,31 +199,26 @@ ROUND_TRIP = [
         ResiliencyTimeoutError(1.0, 2.0, "n"),
         {"timeout": 1.0, "elapsed": 2.0},
         id="ResiliencyTimeoutError",
-        marks=pytest.mark.xfail(strict=True, reason="bug: _errors.py ResiliencyTimeoutError lacks __reduce__"),
     ),
     pytest.param(
         CircuitOpenError(None, 1.5),
         {"breaker": None, "retry_after": 1.5},
         id="CircuitOpenError",
-        marks=pytest.mark.xfail(strict=True, reason="bug: _errors.py CircuitOpenError lacks __reduce__"),
     ),
     pytest.param(
         RateLimitedError(None, 0.5),
         {"limiter": None, "retry_after": 0.5},
         id="RateLimitedError",
-        marks=pytest.mark.xfail(strict=True, reason="bug: _errors.py RateLimitedError lacks __reduce__"),
     ),
     pytest.param(
         ProviderAttemptError("p", "op", 2, ValueError("v")),
         {"provider": "p", "op": "op", "attempt": 2},
         id="ProviderAttemptError",
-        marks=pytest.mark.xfail(strict=True, reason="bug: _errors.py ProviderAttemptError lacks __reduce__"),
     ),
     pytest.param(
         AllProvidersFailedError("op", [ProviderAttemptError("p", "op", 1, ValueError("v"))]),
         {"op": "op"},
         id="AllProvidersFailedError",
-        marks=pytest.mark.xfail(strict=True, reason="bug: _errors.py AllProvidersFailedError lacks __reduce__"),
     ),
 ]
 

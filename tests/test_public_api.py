@@ -1,8 +1,8 @@
 """The public surface: ``__all__`` is exactly what the package defines, documented and re-homed."""
 
 from __future__ import annotations
-
 import __future__
+
 import importlib
 import inspect
 import types
@@ -67,15 +67,7 @@ def test_public_objects_have_a_docstring(module: types.ModuleType) -> None:
 
 @pytest.mark.parametrize(
     "module_name",
-    [
-        "resiliency",
-        pytest.param(
-            "resiliency.testing",
-            marks=pytest.mark.xfail(
-                strict=True, reason="bug: resiliency/testing/__init__.py does not set __module__ on its re-exports"
-            ),
-        ),
-    ],
+    ["resiliency", "resiliency.testing"],
 )
 def test_classes_and_functions_name_the_public_module(module_name: str) -> None:
     module = importlib.import_module(module_name)

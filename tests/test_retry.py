@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 from freezegun import freeze_time
 
@@ -19,9 +21,8 @@ from resiliency import (
     retry,
     timeout,
 )
-from resiliency.testing import set_clock
 from resiliency._events import RetryScheduled
-from resiliency.testing import FakeClock
+from resiliency.testing import FakeClock, set_clock
 
 
 class Flaky(Exception):
@@ -110,6 +111,64 @@ def test_last_exception_is_reraised_unchanged(clock: FakeClock) -> None:
     frames = [frame.name for frame in traceback.extract_tb(excinfo.value.__traceback__)]
     assert "users_function" in frames
     assert frames[-1] == "users_function"
+
+
+def test_the_last_error_is_not_chained_to_earlier_attempts(clock: FakeClock) -> None:
+    counter = Counter()
+    with pytest.raises(Flaky) as excinfo:
+        retry(max_attempts=3, clock=clock)(counter)()
+    assert excinfo.value.__context__ is None
+    assert excinfo.value.__cause__ is None
+
+
+def test_calls_from_many_threads_retry_independently(clock: FakeClock) -> None:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def make_call(n: int) -> None:
+        calls = 0
+
+        def fn() -> int:
+            nonlocal calls
+            calls += 1
+            if calls < 3:
+                raise ConnectionError
+            return n
+
+        value = retry(max_attempts=3, backoff="none")(fn)()
+        with lock:
+            results.append(value)
+
+    threads = [threading.Thread(target=make_call, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == list(range(8))
+
+
+@pytest.mark.anyio
+async def test_concurrent_async_calls_keep_their_own_attempts(clock: FakeClock) -> None:
+    calls: dict[int, int] = {}
+    results: dict[int, int] = {}
+
+    @retry(max_attempts=4, backoff="constant", base_delay=1.0, clock=clock)
+    async def fn(n: int) -> int:
+        calls[n] = calls.get(n, 0) + 1
+        await anyio.sleep(0)
+        if calls[n] <= n:
+            raise ConnectionError(n)
+        return n * 10
+
+    async def run(n: int) -> None:
+        results[n] = await fn(n)
+
+    async with anyio.create_task_group() as group:
+        for n in range(4):
+            group.start_soon(run, n)
+    assert results == {0: 0, 1: 10, 2: 20, 3: 30}
+    assert calls == {0: 1, 1: 2, 2: 3, 3: 4}
+    assert sorted(clock.sleeps) == [1.0] * 6
 
 
 def test_arguments_are_passed_to_every_attempt(clock: FakeClock) -> None:
@@ -419,9 +478,10 @@ def test_max_total_time_counts_time_spent_in_calls(clock: FakeClock) -> None:
     assert clock.sleeps == [1.0, 1.0]
 
 
-def test_retry_never_sleeps_past_a_cooperative_deadline(clock: FakeClock) -> None:
+@pytest.mark.parametrize("mode", ["cooperative", "thread"])
+def test_retry_never_sleeps_past_a_sync_deadline(clock: FakeClock, mode: Any) -> None:
     counter = Counter()
-    fn = timeout(1.0, mode="cooperative", clock=clock)(
+    fn = timeout(1.0, mode=mode, clock=clock)(
         retry(max_attempts=10, backoff="constant", base_delay=0.4, clock=clock)(counter)
     )
     with pytest.raises(Flaky) as excinfo:
@@ -590,6 +650,25 @@ async def test_async_on_retry_hook_may_be_async(clock: FakeClock) -> None:
 
 
 @pytest.mark.anyio
+async def test_async_on_retry_hook_that_raises_does_not_break_the_retry(clock: FakeClock) -> None:
+    async def hook(event: RetryScheduled) -> None:
+        raise RuntimeError("hook broke")
+
+    calls = 0
+
+    @retry(max_attempts=3, on_retry=hook, clock=clock)
+    async def fn() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise Flaky(calls)
+        return "ok"
+
+    assert await fn() == "ok"
+    assert calls == 3
+
+
+@pytest.mark.anyio
 async def test_async_zero_delay_never_calls_sleep(clock: FakeClock) -> None:
     calls = 0
 
@@ -603,6 +682,24 @@ async def test_async_zero_delay_never_calls_sleep(clock: FakeClock) -> None:
         await fn()
     assert calls == 3
     assert clock.sleeps == []
+
+
+@pytest.mark.anyio
+async def test_cancellation_during_a_retry_wait_is_not_retried(clock: FakeClock) -> None:
+    calls = 0
+
+    @retry(max_attempts=10, backoff="constant", base_delay=1.0, retry_on=lambda exc: True, clock=clock)
+    async def fn() -> None:
+        nonlocal calls
+        calls += 1
+        raise Flaky(calls)
+
+    with anyio.CancelScope() as scope:
+        clock.call_at(1.5, scope.cancel)
+        await fn()
+    assert scope.cancelled_caught
+    assert calls == 2
+    assert clock.monotonic() == 1.5
 
 
 # -- call forms --------------------------------------------------------------------------

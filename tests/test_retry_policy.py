@@ -114,6 +114,16 @@ def test_fixed_preset() -> None:
     assert [decide(policy, n, ValueError()) for n in (1, 2, 3)] == [1.0, 1.0, None]
 
 
+def test_fixed_preset_accepts_timedelta() -> None:
+    policy = RetryPolicy.fixed(timedelta(seconds=2))  # type: ignore[arg-type]
+    assert (policy.base_delay, policy.max_delay) == (2.0, 30.0)
+
+
+def test_fixed_preset_refuses_a_bad_delay_naming_it() -> None:
+    with pytest.raises((TypeError, ValueError), match="delay"):
+        RetryPolicy.fixed(-1.0)
+
+
 def test_exponential_preset() -> None:
     policy = RetryPolicy.exponential()
     assert (policy.max_attempts, policy.backoff, policy.base_delay, policy.max_delay) == (

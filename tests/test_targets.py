@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import pickle
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -254,6 +255,11 @@ def test_describe_finds_the_strategy_through_every_access(name: str, is_async: b
     assert [s.kind for s in describe(target)] == ["retry"]
 
 
+def test_module_level_decorated_functions_pickle_by_reference() -> None:
+    for fn in (function, afunction, stacked, astacked):
+        assert pickle.loads(pickle.dumps(fn)) is fn
+
+
 def test_methods_bind_like_functions() -> None:
     service = Service()
     assert service.method.__self__ is service
@@ -419,3 +425,67 @@ def test_a_generator_under_a_stack_is_refused_by_the_first_decorator() -> None:
 def test_non_callables_are_refused(decorator: str) -> None:
     with pytest.raises(TypeError):
         DECORATORS[decorator]()(42)
+
+
+# -- bare forms over classmethod and staticmethod --------------------------------------------
+
+
+def test_bare_decorators_over_classmethod_and_staticmethod() -> None:
+    class Bare:
+        calls = 0
+
+        @retry
+        @classmethod
+        def cm(cls, x: int) -> tuple[type, int]:
+            """Bare classmethod doc."""
+            return cls, x
+
+        @timeout
+        @staticmethod
+        def sm(x: int) -> int:
+            """Bare staticmethod doc."""
+            return x
+
+        @fallback
+        @classmethod
+        def broken(cls) -> int:
+            raise ValueError
+
+    assert Bare.cm(1) == (Bare, 1)
+    assert Bare().cm(2) == (Bare, 2)
+    assert Bare.sm(3) == 3
+    assert Bare.broken() is None
+    assert [s.kind for s in describe(Bare.cm)] == ["retry"]
+    assert [s.kind for s in describe(Bare.sm)] == ["timeout"]
+    assert [s.kind for s in describe(Bare.broken)] == ["fallback"]
+    assert (Bare.cm.__doc__, Bare.sm.__doc__) == ("Bare classmethod doc.", "Bare staticmethod doc.")
+
+
+def test_decorating_a_bound_method_of_a_decorated_method_keeps_self() -> None:
+    service = SubService()
+    bound = once()(service.method)
+    assert bound(1, y=2) == 300
+    assert describe(bound)[0].kind == "retry"
+
+
+def test_decorating_a_bound_plain_method_keeps_self() -> None:
+    class Plain:
+        factor = 3
+
+        def method(self, x: int) -> int:
+            return flaky("plain", x * self.factor)
+
+    bound = once()(Plain().method)
+    assert bound(2) == 6
+    assert CALLS["plain"] == 2
+    assert [s.kind for s in describe(bound)] == ["retry"]
+
+
+def test_a_partial_of_an_async_function_is_async() -> None:
+    async def add(a: int, b: int) -> int:
+        return await aflaky("partial", a + b)
+
+    partial = once()(functools.partial(add, 1))
+    assert inspect.iscoroutinefunction(partial)
+    assert anyio.run(partial, 2) == 3
+    assert CALLS["partial"] == 2

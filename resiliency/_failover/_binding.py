@@ -158,7 +158,9 @@ class Binding:
         duration = now() - start
         if type(out) is Failure:
             return await self._retry_async(out, duration, args, kwargs, attempts, clock)
-        self.recorder.success(duration)
+        recorder = self.recorder  # recorder.success(duration), inline
+        next(recorder.successes)
+        recorder.durations.append(duration)
         self.ring.append((SUCCEEDED, self.provider, self.op, 1, duration, None))
         notifier = self.notifier
         if notifier.hooks is not None or notifier.registry.listeners:
@@ -175,7 +177,7 @@ class Binding:
             await pending
         if self.single:
             return first
-        return await self.retry.run_async(_AsyncAttempts(self, first, attempts, clock), args, kwargs)
+        return await self.retry.run_async(_AsyncAttempts(self, attempts, clock), args, kwargs, None, first)
 
     async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         direct = self.direct
@@ -217,7 +219,7 @@ class Binding:
         out = self.attempt_sync(1, 0.0, args, kwargs, attempts, clock)
         if type(out) is not Failure or self.single:
             return out
-        return self.retry.run_sync(_SyncAttempts(self, out, attempts, clock, race), args, kwargs)
+        return self.retry.run_sync(_SyncAttempts(self, attempts, clock, race), args, kwargs, None, out)
 
     def attempt_sync(
         self, attempt: int, delay: float, args: tuple[Any, ...], kwargs: dict[str, Any], into: list[Any], clock: Clock
@@ -246,22 +248,18 @@ class Binding:
 
 
 class _AsyncAttempts:
-    """The layer the retry loop calls: replays attempt 1, then runs and records 2, 3, ..."""
+    """The layer the retry loop calls for attempts 2, 3, ...: runs and records each."""
 
-    __slots__ = ("attempt", "attempts", "binding", "clock", "ended", "first")
+    __slots__ = ("attempt", "attempts", "binding", "clock", "ended")
 
-    def __init__(self, binding: Binding, first: Any, attempts: list[Any], clock: Clock) -> None:
+    def __init__(self, binding: Binding, attempts: list[Any], clock: Clock) -> None:
         self.binding = binding
-        self.first: Any = first
         self.attempts = attempts
         self.clock = clock
         self.attempt = 1
         self.ended = clock.monotonic()
 
     async def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.first is not None:
-            out, self.first = self.first, None
-            return out
         self.attempt += 1
         delay = self.clock.monotonic() - self.ended
         out = await self.binding.attempt_async(self.attempt, delay, args, kwargs, self.attempts, self.clock)
@@ -270,11 +268,12 @@ class _AsyncAttempts:
 
 
 class _SyncAttempts:
-    __slots__ = ("attempt", "attempts", "binding", "clock", "ended", "first", "race")
+    """Sync form of ``_AsyncAttempts``; ends the loop with ``Abandoned`` once a race is decided."""
 
-    def __init__(self, binding: Binding, first: Any, attempts: list[Any], clock: Clock, race: Any) -> None:
+    __slots__ = ("attempt", "attempts", "binding", "clock", "ended", "race")
+
+    def __init__(self, binding: Binding, attempts: list[Any], clock: Clock, race: Any) -> None:
         self.binding = binding
-        self.first: Any = first
         self.attempts = attempts
         self.clock = clock
         self.race = race
@@ -282,9 +281,6 @@ class _SyncAttempts:
         self.ended = clock.monotonic()
 
     def __call__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.first is not None:
-            out, self.first = self.first, None
-            return out
         if self.race is not None and self.race.decided:
             raise Abandoned
         self.attempt += 1

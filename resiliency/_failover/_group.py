@@ -112,7 +112,9 @@ class FailoverGroupView:
             ResiliencyTimeoutError: ``with_options(timeout=...)`` passed.
         """
         core = self._core
-        plan = self._plan(op)
+        plan = self._plans.get(op) if self._version == core.version else None
+        if plan is None:
+            plan = self._plan(op)
         if self._timer is None:
             out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
             if type(out) is Failure:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,15 +86,32 @@ def call_guarded(hook: Callable[..., object], *args: Any) -> Awaitable[None] | N
         logger.exception("failover hook %r raised", hook)
         return None
     if inspect.isawaitable(result):
-        return _await_guarded(hook, result)
+        return _Guarded(hook, result)
     return None
 
 
-async def _await_guarded(hook: object, pending: Awaitable[object]) -> None:
-    try:
-        await pending
-    except Exception:
-        logger.exception("failover hook %r raised", hook)
+class _Guarded:
+    """An awaitable a hook returned: awaiting it logs what it raises; ``close()`` drops it."""
+
+    __slots__ = ("hook", "pending")
+
+    def __init__(self, hook: object, pending: Awaitable[object]) -> None:
+        self.hook = hook
+        self.pending = pending
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._run().__await__()
+
+    async def _run(self) -> None:
+        try:
+            await self.pending
+        except Exception:
+            logger.exception("failover hook %r raised", self.hook)
+
+    def close(self) -> None:
+        close = getattr(self.pending, "close", None)
+        if close is not None:
+            close()
 
 
 def discard(pending: Awaitable[None] | None) -> None:

@@ -1,18 +1,36 @@
-"""``FakeClock``: virtual time for tests; sleeps return at once and move it on."""
+"""``FakeClock``: virtual time for tests, shared by any number of sleeping tasks.
+
+Three things move virtual time forward, never back:
+
+- ``advance(s)`` by hand, and a thread's ``sleep(s)``, which advances at once;
+- *autojump*: a task in ``await asleep(s)`` waits until every other task of its event
+  loop is blocked, then, if no one sleeps on an earlier deadline, moves time to its
+  own deadline (stopping at each ``call_at`` timer on the way, so a timer that cancels
+  the sleep stops it at the timer's time).
+
+A task asleep wakes when time reaches its deadline, whoever moved it. Timers run in the
+thread that moves time past them.
+"""
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from types import TracebackType
 
+import anyio
 import anyio.lowlevel
 
-from .._validate import check_duration
+from .._clock import Clock, set_clock
+from .._validate import check_bool, check_duration, check_number
+from ._settle import call_soon_threadsafe, settle
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "use_clock"]
 
 
 class _Timer:
@@ -27,35 +45,93 @@ class _Timer:
         self.cancelled = True
 
 
-class FakeClock:
-    """Virtual monotonic time starting at ``start`` (0.0).
+class _Waiter:
+    """One task in ``asleep``: its deadline and the event that wakes (or prods) it."""
 
-    ``sleep(s)`` and ``await asleep(s)`` return at once and advance the time by ``s``;
-    ``advance(s)`` moves it by hand. Timers set with ``call_at`` (a timeout's deadline)
-    fire as time passes them, so a ``@timeout(1, clock=clock)`` around
-    ``await clock.asleep(5)`` times out at virtual second 1.
+    __slots__ = ("call_soon", "deadline", "event", "gone", "thread")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.event = anyio.Event()
+        self.gone = False  # woken, or left (cancelled): no longer in the queue's live set
+        self.thread = threading.get_ident()
+        self.call_soon = call_soon_threadsafe()
+
+    def notify(self) -> None:
+        """Set the current event, from any thread."""
+        event = self.event
+        if threading.get_ident() == self.thread:
+            event.set()
+            return
+        try:
+            self.call_soon(event.set)
+        except RuntimeError:  # its event loop has closed: no one is left to wake
+            pass
+
+
+class FakeClock:
+    """Virtual monotonic time starting at ``start`` (0.0), for sync and async tests.
+
+    ``sleep(s)`` advances the time by ``s`` at once. ``await asleep(s)`` returns at
+    virtual time ``now + s``: with ``autojump`` (the default), as soon as every other
+    task is blocked and no task sleeps on an earlier deadline, time jumps there, so
+    tasks asleep on one clock wake in deadline order (one sleeping 10 s and one
+    sleeping 1 s, both from 0, wake at 1 and at 10). Without ``autojump``, sleepers wait
+    for ``advance()``. Timers set with ``call_at`` (a timeout's deadline) fire as time
+    passes them, so a ``@timeout(1, clock=clock)`` around ``await clock.asleep(5)``
+    times out at virtual second 1.
+
+    ``with FakeClock() as clock:`` makes it the process-wide clock for the block.
+
+    Args:
+        start: the first reading of ``monotonic()``, seconds.
+        autojump: whether sleeping tasks move time themselves (default True).
+
+    Attributes:
+        sleeps: every duration passed to ``sleep`` or ``asleep``, in call order.
     """
 
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = float(start)
+    def __init__(self, start: float = 0.0, *, autojump: bool = True) -> None:
+        self._now = check_number("start", start)
+        self._autojump = check_bool("autojump", autojump)
         self._lock = threading.RLock()
         self._timers: list[tuple[float, int, _Timer]] = []
+        self._waiters: list[tuple[float, int, _Waiter]] = []
         self._seq = itertools.count()
+        self._installed: list[Clock] = []
         self.sleeps: list[float] = []
 
+    # -- reading -----------------------------------------------------------------------
+
     def monotonic(self) -> float:
-        """Return the virtual time."""
+        """Return the virtual time, seconds."""
         return self._now
 
     def time(self) -> float:
         """Alias of ``monotonic()``."""
         return self._now
 
+    @property
+    def sleeping(self) -> tuple[float, ...]:
+        """The deadlines of the tasks asleep in ``asleep`` now, earliest first."""
+        with self._lock:
+            return tuple(sorted(w.deadline for _, _, w in self._waiters if not w.gone))
+
+    # -- timers ------------------------------------------------------------------------
+
     def call_at(self, when: float, callback: Callable[[], object]) -> _Timer:
-        """Run ``callback()`` once virtual time reaches ``when``; return a cancellable handle."""
+        """Run ``callback()`` once virtual time reaches ``when``.
+
+        A ``when`` already passed fires at once. The callback runs in the thread that
+        moves time past ``when``.
+
+        Returns:
+            A handle whose ``cancel()`` stops the callback from running.
+        """
         timer = _Timer(when, callback)
         with self._lock:
             heapq.heappush(self._timers, (when, next(self._seq), timer))
+            self._prod_earliest()  # a sleeper with a later deadline must stop at this timer
         if when <= self._now:
             self._fire_due()
         return timer
@@ -71,38 +147,176 @@ class FakeClock:
                 timer.callback()
                 fired = True
 
-    def _next_timer(self, limit: float) -> float | None:
+    def _next_timer(self) -> float | None:
         with self._lock:
             while self._timers and self._timers[0][2].cancelled:
                 heapq.heappop(self._timers)
-            if self._timers and self._timers[0][0] <= limit:
-                return self._timers[0][0]
-            return None
+            return self._timers[0][0] if self._timers else None
+
+    # -- moving time -------------------------------------------------------------------
+
+    def _move_to(self, target: float) -> bool:
+        """Move time to ``target`` (never back), firing timers and waking sleepers on the way.
+
+        Returns:
+            Whether a timer fired.
+        """
+        fired = False
+        while (when := self._next_timer()) is not None and when <= target:
+            with self._lock:
+                self._now = max(self._now, when)
+                self._wake_due()
+            fired = self._fire_due() or fired
+        with self._lock:
+            self._now = max(self._now, target)
+            self._wake_due()
+            self._prod_earliest()
+        return fired
+
+    def _wake_due(self) -> None:
+        """Wake the sleepers whose deadline has come (the lock is held)."""
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= self._now:
+            _, _, waiter = heapq.heappop(waiters)
+            if not waiter.gone:
+                waiter.gone = True
+                waiter.notify()
+
+    def _earliest(self) -> _Waiter | None:
+        """Return the live sleeper with the earliest deadline (the lock is held)."""
+        waiters = self._waiters
+        while waiters and waiters[0][2].gone:
+            heapq.heappop(waiters)
+        return waiters[0][2] if waiters else None
+
+    def _prod_earliest(self) -> None:
+        """Tell the earliest sleeper to look again whether it may jump (the lock is held)."""
+        if self._autojump and (waiter := self._earliest()) is not None:
+            waiter.notify()
 
     def advance(self, seconds: float | timedelta) -> None:
-        """Move virtual time forward by ``seconds`` (>= 0), firing timers on the way."""
+        """Move virtual time forward by hand, firing timers and waking sleepers on the way.
+
+        Args:
+            seconds: how far, >= 0, float or timedelta.
+
+        Raises:
+            TypeError: not a number or timedelta.
+            ValueError: negative, NaN or infinite.
+        """
         step: float = check_duration("seconds", seconds)
-        target = self._now + step
-        while (when := self._next_timer(target)) is not None:
-            self._now = max(self._now, when)
-            self._fire_due()
-        self._now = target
+        self._move_to(self._now + step)
 
     def sleep(self, seconds: float) -> None:
-        """Advance virtual time by ``seconds`` at once (recorded in ``sleeps``)."""
+        """Advance virtual time by ``seconds`` at once (recorded in ``sleeps``).
+
+        A thread's sleep does not wait for anyone: it moves the shared time, waking the
+        tasks whose deadlines it passes.
+        """
         self.sleeps.append(seconds)
         self.advance(max(seconds, 0.0))
 
     async def asleep(self, seconds: float) -> None:
-        """Advance virtual time by ``seconds``; stop early if a timer cancels this task."""
+        """Suspend the calling task until virtual time reaches ``now + seconds``.
+
+        With autojump, time jumps to the deadline once every other task is blocked and
+        no earlier sleeper is left; ``math.inf`` sleeps until cancelled (a hang). A timer
+        that cancels the task (``@timeout``) stops the sleep at the timer's time.
+        """
         self.sleeps.append(seconds)
-        target = self._now + max(seconds, 0.0)
-        while (when := self._next_timer(target)) is not None:
-            self._now = max(self._now, when)
-            if self._fire_due():
-                await anyio.lowlevel.checkpoint()
-        self._now = target
-        await anyio.lowlevel.checkpoint()
+        if not seconds > 0:
+            await anyio.lowlevel.checkpoint()
+            return
+        waiter = _Waiter(self._now + seconds)
+        with self._lock:
+            heapq.heappush(self._waiters, (waiter.deadline, next(self._seq), waiter))
+        fired = False
+        try:
+            fired = await self._wait(waiter)
+        finally:
+            with self._lock:
+                if not waiter.gone:  # cancelled: leave, and let the next sleeper go on
+                    waiter.gone = True
+                    self._prod_earliest()
+        if fired:
+            await anyio.lowlevel.checkpoint()  # deliver a cancellation a timer just made
+        else:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+
+    async def _wait(self, waiter: _Waiter) -> bool:
+        """Wait until ``waiter`` is woken; return whether its own final jump fired a timer."""
+        while True:
+            if self._autojump:
+                await settle()
+            with self._lock:
+                if waiter.gone:
+                    return False
+                target = self._jump_target(waiter) if self._autojump else None
+                event = waiter.event
+            if target is not None:
+                fired = self._move_to(target)
+                if waiter.gone:
+                    return fired
+                continue  # stopped at a timer: let its effect (a cancellation) land first
+            await event.wait()
+            with self._lock:
+                if waiter.gone:
+                    return False
+                waiter.event = anyio.Event()  # prodded: look again
+
+    def _jump_target(self, waiter: _Waiter) -> float | None:
+        """Where ``waiter`` may move time now, or None (the lock is held)."""
+        earliest = self._earliest()
+        if earliest is None or earliest.deadline < waiter.deadline:
+            return None
+        timer = self._next_timer()
+        if timer is not None and timer <= waiter.deadline:
+            return timer
+        return None if math.isinf(waiter.deadline) else waiter.deadline
+
+    async def settle(self) -> None:
+        """Return once every other task of this event loop is blocked.
+
+        Useful with ``autojump=False``: start tasks, ``await clock.settle()`` so they reach
+        their sleeps, then ``advance()`` by hand.
+        """
+        await settle()
+
+    # -- process-wide --------------------------------------------------------------------
+
+    def __enter__(self) -> FakeClock:
+        """Make this the process-wide clock until the block ends."""
+        self._installed.append(set_clock(self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Restore the clock that was process-wide before."""
+        set_clock(self._installed.pop())
 
     def __repr__(self) -> str:
         return f"FakeClock(now={self._now!r})"
+
+
+@contextmanager
+def use_clock(clock: Clock) -> Iterator[Clock]:
+    """Make ``clock`` the process-wide clock (what strategies without ``clock=`` read) in the block.
+
+    Args:
+        clock: any ``Clock``; a ``FakeClock`` for virtual time.
+
+    Yields:
+        ``clock``.
+
+    Raises:
+        TypeError: ``clock`` lacks ``monotonic``, ``sleep`` or ``asleep``.
+    """
+    previous = set_clock(clock)
+    try:
+        yield clock
+    finally:
+        set_clock(previous)

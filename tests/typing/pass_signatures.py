@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import Any
-
-from typing_extensions import assert_type
+from typing import Any, assert_type
 
 from resiliency import (
     FallbackPolicy,
@@ -68,7 +66,7 @@ def bare_timeout(path: str) -> int:
     return len(path)
 
 
-@timeout(2.0)  # bug: the first overload of timeout() takes any F, so 2.0 binds it (float)
+@timeout(2.0)
 def called_timeout(path: str) -> int:
     return len(path)
 
@@ -84,7 +82,7 @@ async def async_timeout(n: int) -> str:
 
 
 assert_type(bare_timeout("p"), int)
-assert_type(called_timeout("p"), int)  # bug: see called_timeout
+assert_type(called_timeout("p"), int)
 assert_type(cooperative_timeout("p"), float | None)
 
 # -- fallback ---------------------------------------------------------------------------------
@@ -126,7 +124,6 @@ assert_type(policy_fallback(1, 2), int)
 @timeout(policy=TimeoutPolicy(1.0))
 async def stacked(key: str, *, version: int | None = None) -> bytes:
     return key.encode()
-
 
 
 # -- methods ----------------------------------------------------------------------------------
