@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._events import Event
+
+if TYPE_CHECKING:
+    from ._health import HealthReport
 
 __all__ = ["Registry", "default_registry"]
 
@@ -114,6 +117,25 @@ class Registry:
                 table.clear()
             self._settings.clear()
             self.listeners = ()
+
+    # -- health --------------------------------------------------------------------
+
+    def health(self) -> HealthReport:
+        """Return a ``HealthReport`` of the named breakers and bulkheads.
+
+        "unhealthy" when there is at least one breaker and every breaker is open;
+        "degraded" when a breaker is open or half-open or a bulkhead is saturated (no
+        free slot, and callers waiting or no queue); "healthy" otherwise.
+        """
+        from ._health import check_health
+
+        return check_health(self)
+
+    def reset_all(self) -> None:
+        """Close every named breaker and clear its counters (and reset any object with ``reset()``)."""
+        from ._health import reset_all
+
+        reset_all(self)
 
     # -- events --------------------------------------------------------------------
 

@@ -42,9 +42,7 @@ def both_paths(group: FailoverGroup) -> list[FailoverGroupView]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("hedged", [False, True])
-async def test_execute_any_first_success_wins_and_losers_are_really_cancelled(
-    registry: Registry, hedged: bool
-) -> None:
+async def test_execute_any_first_success_wins_and_losers_are_really_cancelled(registry: Registry, hedged: bool) -> None:
     group = FailoverGroup("g", policy=ONCE, registry=registry)
     state = {"finally": 0, "after_await": 0}
 
@@ -76,7 +74,9 @@ async def test_execute_any_first_success_wins_and_losers_are_really_cancelled(
 @pytest.mark.anyio
 @pytest.mark.parametrize("hedged", [False, True])
 async def test_execute_any_all_failed_lists_every_attempt_in_order(registry: Registry, hedged: bool) -> None:
-    group = FailoverGroup("g", policy=PolicyConfig(default=RetryPolicy(max_attempts=2, backoff="none")), registry=registry)
+    group = FailoverGroup(
+        "g", policy=PolicyConfig(default=RetryPolicy(max_attempts=2, backoff="none")), registry=registry
+    )
 
     class Late:
         @provider("late", op="op", group=group)
@@ -332,7 +332,9 @@ async def test_execute_all_when_every_provider_fails_still_returns(registry: Reg
 
 @pytest.mark.usefixtures("no_thread_leak")
 def test_execute_any_sync_first_success_wins_loser_abandoned(registry: Registry) -> None:
-    group = FailoverGroup("g", policy=PolicyConfig(default=RetryPolicy(max_attempts=5, backoff="none")), registry=registry)
+    group = FailoverGroup(
+        "g", policy=PolicyConfig(default=RetryPolicy(max_attempts=5, backoff="none")), registry=registry
+    )
     slow_started = threading.Event()
     release = threading.Event()
     slow_calls: list[int] = []
@@ -391,7 +393,11 @@ def test_execute_all_sync_outcomes_in_order(registry: Registry) -> None:
     make("b", True)
     make("c", False)
     outcomes = group.execute_all_sync("op", "k")
-    assert [(o.provider, o.ok, o.value) for o in outcomes] == [("a", True, "a:k"), ("b", False, None), ("c", True, "c:k")]
+    assert [(o.provider, o.ok, o.value) for o in outcomes] == [
+        ("a", True, "a:k"),
+        ("b", False, None),
+        ("c", True, "c:k"),
+    ]
     assert isinstance(outcomes[1].error, KeyError)
 
 

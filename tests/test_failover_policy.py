@@ -141,7 +141,9 @@ def test_policy_config_validation() -> None:
 
 @pytest.mark.anyio
 async def test_exactly_one_retry_loop_and_other_strategies_per_attempt(registry: Registry) -> None:
-    group = FailoverGroup("g", policy=PolicyConfig(default=RetryPolicy(max_attempts=2, backoff="none")), registry=registry)
+    group = FailoverGroup(
+        "g", policy=PolicyConfig(default=RetryPolicy(max_attempts=2, backoff="none")), registry=registry
+    )
     breaker = FakeBreaker()
     calls: list[int] = []
 

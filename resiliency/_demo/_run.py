@@ -28,11 +28,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slow", default="r2", help="name of the slow provider (default r2, priority 1)")
     parser.add_argument("--flaky", default="gcs", help="name of the flaky provider (default gcs, priority 2)")
     parser.add_argument("--latency", type=float, default=0.4, help="seconds the slow provider takes (default 0.4)")
-    parser.add_argument("--flaky-rate", type=float, default=0.3, help="share of the flaky provider's requests that fail (default 0.3)")
-    parser.add_argument("--hedge-delay", type=float, default=0.1, help="seconds before the hedging scenario starts a backup (default 0.1)")
+    parser.add_argument(
+        "--flaky-rate", type=float, default=0.3, help="share of the flaky provider's requests that fail (default 0.3)"
+    )
+    parser.add_argument(
+        "--hedge-delay",
+        type=float,
+        default=0.1,
+        help="seconds before the hedging scenario starts a backup (default 0.1)",
+    )
     parser.add_argument("--breaker-calls", type=int, default=5, help="calls in the breaker scenario (default 5)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the flaky provider's faults (default 7)")
-    parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS], help="run only these (repeatable)")
+    parser.add_argument(
+        "--scenario", action="append", choices=[s.name for s in SCENARIOS], help="run only these (repeatable)"
+    )
     parser.add_argument("--no-live", action="store_true", help="print each table once instead of a live view")
 
 
@@ -51,13 +60,20 @@ async def _main(args: argparse.Namespace, console: Console) -> int:
     for name, server in servers.items():
         console.print(f"  {name:<5} {server.url:<24} fault: {server.fault.kind}")
     tracker = Tracker()
-    options = {"down": args.down, "slow": args.slow, "flaky": args.flaky, "hedge_delay": args.hedge_delay,
-               "breaker_calls": args.breaker_calls}
+    options = {
+        "down": args.down,
+        "slow": args.slow,
+        "flaky": args.flaky,
+        "hedge_delay": args.hedge_delay,
+        "breaker_calls": args.breaker_calls,
+    }
     chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
     try:
         async with httpx.AsyncClient(timeout=5.0) as client:
-            group, _ = build_storage({n: s.url for n, s in servers.items()}, client, Registry(), tracker)
+            group, breakers = build_storage({n: s.url for n, s in servers.items()}, client, Registry(), tracker)
             for scenario in chosen:
+                for breaker in breakers.values():  # each scenario starts from closed breakers
+                    breaker.reset()
                 tracker.begin(scenario.title, group.providers)
                 await _show(scenario, group, tracker, options, console, live=not args.no_live)
     finally:
@@ -76,6 +92,7 @@ async def _show(scenario, group, tracker, options, console: Console, *, live: bo
     with Live(render(tracker, scenario.explains), console=console, refresh_per_second=15) as view:
         verdict = None
         async with anyio.create_task_group() as tg:
+
             async def refresh() -> None:
                 while True:
                     view.update(render(tracker, scenario.explains))
@@ -87,6 +104,8 @@ async def _show(scenario, group, tracker, options, console: Console, *, live: bo
             finally:
                 tg.cancel_scope.cancel()
         view.update(render(tracker, scenario.explains, verdict))
+    if not console.is_terminal:
+        console.print()
     return str(verdict)
 
 

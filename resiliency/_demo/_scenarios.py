@@ -67,7 +67,9 @@ async def breaker(group: FailoverGroup, tracker: Tracker, options: dict[str, obj
             served.append("none")
     history = tracker.rows[down].history if down in tracker.rows else []
     skipped = sum(1 for label in history if label.startswith("skipped"))
-    return f"{down}: {len(history) - skipped} real failures, then skipped {skipped}x without a request; served by {served}"
+    return (
+        f"{down}: {len(history) - skipped} real failures, then skipped {skipped}x without a request; served by {served}"
+    )
 
 
 async def hedging(group: FailoverGroup, tracker: Tracker, options: dict[str, object]) -> str:

@@ -42,6 +42,15 @@ class _Stats:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A server that does not print a traceback when a client hangs up (a cancelled loser)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
 class ProviderServer:
     """One object-store provider served over HTTP on loopback."""
 
@@ -51,8 +60,7 @@ class ProviderServer:
         self.stats = _Stats()
         self._objects: dict[str, bytes] = {}
         self._rng = random.Random(fault.seed)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"demo-{name}", daemon=True)
 
     @property

@@ -18,6 +18,17 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _collapse(history: list[str]) -> str:
+    """``["HTTP 503", "HTTP 503", "ok"]`` -> ``"HTTP 503 x2 -> ok"``."""
+    runs: list[list[object]] = []
+    for label in history:
+        if runs and runs[-1][0] == label:
+            runs[-1][1] = int(str(runs[-1][1])) + 1
+        else:
+            runs.append([label, 1])
+    return " -> ".join(f"{label} x{count}" if count != 1 else str(label) for label, count in runs)
+
+
 def render(tracker: Tracker, explains: str, verdict: str | None = None) -> Panel:
     """The scenario's table: provider, attempts, outcome, latency, start offset."""
     table = Table(expand=False, show_edge=False, pad_edge=False)
@@ -28,9 +39,9 @@ def render(tracker: Tracker, explains: str, verdict: str | None = None) -> Panel
     table.add_column("started at ms", justify="right")
     for row in tracker.rows.values():
         style = "dim" if row.outcome == "not started" else _STYLE[row.ok]
-        outcome = row.outcome
-        if len(row.history) > 1:
-            outcome = " -> ".join(row.history[-4:])
-        table.add_row(row.provider, str(row.attempts), Text(outcome, style=style), _ms(row.latency_ms), _ms(row.started_ms))
+        outcome = _collapse(row.history) if len(row.history) > 1 else row.outcome
+        table.add_row(
+            row.provider, str(row.attempts), Text(outcome, style=style), _ms(row.latency_ms), _ms(row.started_ms)
+        )
     footer = Text(verdict if verdict is not None else f"running... {tracker.elapsed_ms():,.0f} ms", style="bold")
     return Panel(Group(Text(explains, style="italic"), table, footer), title=tracker.title, title_align="left")

@@ -1,7 +1,8 @@
 """The pytest plugin (entry point ``pytest11``): fixtures for code that uses resiliency.
 
 Fixtures:
-    fake_clock: a ``FakeClock`` installed as the process clock for the test.
+    fake_clock: a ``FakeClock`` installed as the process clock for the test (strategies
+        without ``clock=`` sleep in virtual time, with autojump across tasks).
     isolated_registry: a fresh ``Registry`` to pass as ``registry=`` to decorators
         and groups, so names and listeners never leak between tests.
     instant_retries: retries wait zero seconds during the test (``instant()``).
@@ -13,7 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from .._clock import set_clock
 from .._registry import Registry
 from ._fake_clock import FakeClock
 from ._switches import instant
@@ -24,12 +24,8 @@ __all__ = ["fake_clock", "instant_retries", "isolated_registry"]
 @pytest.fixture
 def fake_clock() -> Iterator[FakeClock]:
     """A ``FakeClock`` that is the process clock for the test, restored afterwards."""
-    clock = FakeClock()
-    previous = set_clock(clock)
-    try:
+    with FakeClock() as clock:
         yield clock
-    finally:
-        set_clock(previous)
 
 
 @pytest.fixture
