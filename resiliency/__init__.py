@@ -1,8 +1,19 @@
-"""resiliency: retry, circuit breaker, bulkhead, timeout, fallback and failover.
+"""resiliency: retry, circuit breaker, bulkhead, timeout, fallback, rate limit and failover.
 
-Decorators for sync and async (asyncio and trio) code that stack into one pipeline.
+Decorators for sync and async (asyncio and trio) code that stack into one pipeline, and
+failover groups that run one operation across several providers.
 """
 
+from . import presets as presets
+from ._bulkhead import Bulkhead as Bulkhead
+from ._bulkhead import BulkheadMetrics as BulkheadMetrics
+from ._bulkhead import BulkheadPolicy as BulkheadPolicy
+from ._bulkhead import bulkhead as bulkhead
+from ._circuit_breaker import CircuitBreaker as CircuitBreaker
+from ._circuit_breaker import CircuitBreakerMetrics as CircuitBreakerMetrics
+from ._circuit_breaker import CircuitBreakerPolicy as CircuitBreakerPolicy
+from ._circuit_breaker import CircuitState as CircuitState
+from ._circuit_breaker import circuit_breaker as circuit_breaker
 from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
 from ._deadline import remaining as remaining
@@ -14,10 +25,39 @@ from ._errors import ProviderAttemptError as ProviderAttemptError
 from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
+from ._events import AllProvidersFailed as AllProvidersFailed
+from ._events import BulkheadRejected as BulkheadRejected
+from ._events import CallRecorded as CallRecorded
+from ._events import CircuitStateChanged as CircuitStateChanged
+from ._events import Event as Event
+from ._events import ProviderFailed as ProviderFailed
+from ._events import ProviderSucceeded as ProviderSucceeded
+from ._events import RetryScheduled as RetryScheduled
+from ._events import TimeoutOccurred as TimeoutOccurred
+from ._failover import CallableProvider as CallableProvider
+from ._failover import FailoverGroup as FailoverGroup
+from ._failover import FailoverGroupView as FailoverGroupView
+from ._failover import GroupStats as GroupStats
+from ._failover import Hooks as Hooks
+from ._failover import Outcome as Outcome
+from ._failover import PolicyConfig as PolicyConfig
+from ._failover import ProviderContext as ProviderContext
+from ._failover import ProviderStats as ProviderStats
+from ._failover import failover_group as failover_group
+from ._failover import provider as provider
+from ._failover import provider_from_callable as provider_from_callable
 from ._fallback import FallbackPolicy as FallbackPolicy
 from ._fallback import fallback as fallback
+from ._health import HealthReport as HealthReport
+from ._rate_limit import RateLimiter as RateLimiter
+from ._rate_limit import RateLimiterMetrics as RateLimiterMetrics
+from ._rate_limit import RateLimitPolicy as RateLimitPolicy
+from ._rate_limit import rate_limit as rate_limit
 from ._registry import Registry as Registry
 from ._registry import default_registry as registry
+from ._resilient import ResiliencePolicy as ResiliencePolicy
+from ._resilient import execute as execute
+from ._resilient import resilient as resilient
 from ._retry import RetryResult as RetryResult
 from ._retry import retry as retry
 from ._retry_policy import RetryPolicy as RetryPolicy
@@ -27,24 +67,62 @@ from ._timeout import timeout as timeout
 __version__ = "0.1.0"
 
 __all__ = [
+    "AllProvidersFailed",
     "AllProvidersFailedError",
+    "Bulkhead",
     "BulkheadFullError",
+    "BulkheadMetrics",
+    "BulkheadPolicy",
+    "BulkheadRejected",
+    "CallRecorded",
+    "CallableProvider",
+    "CircuitBreaker",
+    "CircuitBreakerMetrics",
+    "CircuitBreakerPolicy",
     "CircuitOpenError",
+    "CircuitState",
+    "CircuitStateChanged",
     "Clock",
+    "Event",
+    "FailoverGroup",
+    "FailoverGroupView",
     "FallbackPolicy",
+    "GroupStats",
+    "HealthReport",
+    "Hooks",
     "NoProviderError",
+    "Outcome",
+    "PolicyConfig",
     "ProviderAttemptError",
+    "ProviderContext",
+    "ProviderFailed",
+    "ProviderStats",
+    "ProviderSucceeded",
+    "RateLimitPolicy",
     "RateLimitedError",
+    "RateLimiter",
+    "RateLimiterMetrics",
     "Registry",
+    "ResiliencePolicy",
     "ResiliencyError",
     "ResiliencyTimeoutError",
     "RetryPolicy",
     "RetryResult",
+    "RetryScheduled",
     "SystemClock",
+    "TimeoutOccurred",
     "TimeoutPolicy",
+    "bulkhead",
+    "circuit_breaker",
+    "execute",
+    "failover_group",
     "fallback",
+    "provider",
+    "provider_from_callable",
+    "rate_limit",
     "registry",
     "remaining",
+    "resilient",
     "retry",
     "timeout",
 ]

@@ -78,10 +78,7 @@ def _bulkhead_issue(name: str, bulkhead: Any) -> str | None:
     m = bulkhead.metrics()
     if m.available > 0 or (m.queued == 0 and m.max_queue > 0):
         return None
-    return (
-        f"bulkhead {name!r} is saturated ({m.active}/{m.max_concurrent} running, "
-        f"{m.queued}/{m.max_queue} queued)"
-    )
+    return f"bulkhead {name!r} is saturated ({m.active}/{m.max_concurrent} running, {m.queued}/{m.max_queue} queued)"
 
 
 def check_health(registry: Registry) -> HealthReport:

@@ -6,6 +6,7 @@ Every test runs under ``no_thread_leak``; real waits are a few ms at most.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import math
@@ -20,7 +21,7 @@ import pytest
 
 from resiliency import BulkheadFullError, Registry, ResiliencyTimeoutError, retry, timeout
 from resiliency._bulkhead import Bulkhead, BulkheadMetrics, BulkheadPolicy, bulkhead
-from resiliency._bulkhead._core import GRANTED, RETURNED, WAITING, Slots
+from resiliency._bulkhead._core import GRANTED, RETURNED, WAITING, AsyncWaiter, Slots
 from resiliency._deadline import push_deadline, reset_deadline
 from resiliency._events import BulkheadRejected
 from resiliency.testing import FakeClock, describe
@@ -149,17 +150,21 @@ def test_policy_and_fields_together_is_a_type_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error"),
+    ("name", "kwargs", "error", "param"),
     [
-        ({"name": ""}, ValueError),
-        ({"name": 3}, TypeError),
-        ({"clock": "now"}, TypeError),
-        ({"registry": {}}, TypeError),
+        ("", {}, ValueError, "name"),
+        (None, {"clock": "now"}, TypeError, "clock"),
+        (None, {"registry": {}}, TypeError, "registry"),
+        ("db", {"registry": "reg"}, TypeError, "registry"),
     ],
 )
-def test_bad_name_clock_or_registry(kwargs: dict[str, Any], error: type[Exception]) -> None:
-    with pytest.raises(error, match=f"^{next(iter(kwargs))} must be"):
-        Bulkhead(**kwargs)
+def test_bad_name_clock_or_registry(name: Any, kwargs: dict[str, Any], error: type[Exception], param: str) -> None:
+    with pytest.raises(error, match=f"^{param} must be"):
+        Bulkhead(name, **kwargs)
+    with pytest.raises(error, match=f"^{param} must be"):
+        bulkhead(name, **kwargs)
+    with pytest.raises(TypeError, match=r"^name must be"):
+        Bulkhead(3)  # type: ignore[arg-type]
 
 
 def test_metrics_repr_and_policy(registry: Registry) -> None:
@@ -298,6 +303,7 @@ def test_full_rejection_error_and_metrics() -> None:
     assert first.value is not second.value
     assert first.value.bulkhead is bh
     assert first.value.code == "BULKHEAD_FULL"
+    assert first.value.reason == "full"
     assert "full" in str(first.value)
     assert bh.metrics() == BulkheadMetrics(0, 0, 1, 1, 2, 1, 0)
 
@@ -482,7 +488,7 @@ def test_thread_queue_timeout_in_virtual_time() -> None:
     holder.let_go()
     (error,) = outcome
     assert isinstance(error, BulkheadFullError)
-    assert "queue_timeout" in str(error)
+    assert error.reason == "queue_timeout"
     assert bh.metrics() == BulkheadMetrics(0, 0, 1, 1, 1, 1, 1)
 
 
@@ -529,7 +535,7 @@ def test_thread_never_waits_past_its_deadline() -> None:
     join(thread)
     holder.let_go()
     assert len(outcome) == 2
-    assert all(isinstance(e, BulkheadFullError) and "queue_timeout" in str(e) for e in outcome)
+    assert all(isinstance(e, BulkheadFullError) and e.reason == "queue_timeout" for e in outcome)
     assert bh.metrics() == BulkheadMetrics(0, 0, 1, 1, 2, 1, 2)
 
 
@@ -672,7 +678,8 @@ async def test_cancelled_waiter_leaves_the_queue_and_loses_no_slot() -> None:
 
 
 @pytest.mark.anyio
-async def test_waiter_cancelled_just_after_its_grant_hands_the_slot_on() -> None:
+@pytest.mark.parametrize("cancel_first", [True, False], ids=["cancel-then-grant", "grant-then-cancel"])
+async def test_waiter_cancelled_as_it_is_handed_a_slot_loses_no_slot(cancel_first: bool) -> None:
     bh = Bulkhead(max_concurrent=1, max_queue=2)
     core = bh._core
     ran: list[str] = []
@@ -694,17 +701,23 @@ async def test_waiter_cancelled_just_after_its_grant_hands_the_slot_on() -> None
             await await_until(lambda: bh.metrics().queued == 1)
             tg.start_soon(work, "next")
             await await_until(lambda: bh.metrics().queued == 2)
-            # Leave: the slot goes to the first waiter, which is cancelled before it runs.
+            # The holder leaves (its slot goes to the first waiter) and the first waiter
+            # is cancelled, both before the waiter gets to run.
+            if cancel_first:
+                scope.cancel()
             slot.uses += 1
             core.free.append(slot)
             core.dispatch()
-            scope.cancel()
-    # The cancelled waiter handed its slot to "next" (on trio, a waiter already
-    # rescheduled by its grant runs before seeing the cancellation: both run).
-    assert ran[-1] == "next"
-    assert bh.metrics().active == 0
-    assert bh.metrics().queued == 0
-    assert bh.metrics().rejected == 0
+            if not cancel_first:
+                scope.cancel()
+    if cancel_first:
+        # Woken by its cancellation while holding the grant: it hands the slot on.
+        assert ran == ["next"]
+    else:
+        # Already woken by the grant (the event is set before the cancel lands), it may
+        # run first; either way the next waiter runs and no slot is lost.
+        assert ran in (["next"], ["cancelled", "next"])
+    assert bh.metrics() == BulkheadMetrics(0, 0, 1, 1 + len(ran), 0, 1, 2)
 
 
 @pytest.mark.anyio
@@ -740,7 +753,7 @@ async def test_task_queue_timeout_in_virtual_time() -> None:
             gate.set()
     (error,) = outcome
     assert isinstance(error, BulkheadFullError)
-    assert "queue_timeout" in str(error)
+    assert error.reason == "queue_timeout"
     assert bh.metrics() == BulkheadMetrics(0, 0, 1, 1, 1, 1, 1)
 
 
@@ -896,6 +909,34 @@ def test_tasks_of_two_event_loops_share_a_bulkhead() -> None:
     assert bh.metrics() == BulkheadMetrics(0, 0, 1, 4, 0, 1, 4)
 
 
+class Interrupt(BaseException):
+    """Stands for a KeyboardInterrupt that reaches a waiting thread."""
+
+
+class ExplodingClock(FakeClock):
+    """A clock whose timer cannot be set: the waiter is interrupted while queued."""
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> Any:
+        raise Interrupt
+
+
+def test_an_interrupted_thread_waiter_leaves_the_queue() -> None:
+    bh = Bulkhead(max_concurrent=1, max_queue=1, queue_timeout=1.0, clock=ExplodingClock())
+    holder = Holder(bh)
+
+    @bh
+    def work() -> None:
+        raise AssertionError("must not run")
+
+    try:
+        with pytest.raises(Interrupt):
+            work()
+        assert bh.metrics() == BulkheadMetrics(1, 0, 0, 0, 0, 1, 1)
+    finally:
+        holder.let_go()
+    assert bh.metrics() == BulkheadMetrics(0, 0, 1, 1, 0, 1, 1)
+
+
 # -- the core ---------------------------------------------------------------------------
 
 
@@ -924,6 +965,24 @@ def test_a_slot_granted_to_a_waiter_whose_loop_is_gone_goes_on() -> None:
     assert alive.slot is slot
     assert not core.free
     assert not core.queue
+
+
+def test_admit_takes_a_slot_freed_since_the_fast_path_missed() -> None:
+    core = Slots(BulkheadPolicy(max_concurrent=1))
+    waiter = DeadWaiter()
+    assert core.admit(waiter, True) is core.slots[0]  # type: ignore[arg-type]
+    assert core.admit(waiter, True) == "full"  # type: ignore[arg-type]
+    assert core.rejected == 1
+
+
+def test_waking_a_task_whose_loop_is_closed_fails() -> None:
+    waiters: list[AsyncWaiter] = []
+
+    async def make() -> None:
+        waiters.append(AsyncWaiter())
+
+    join(start(lambda: asyncio.run(make())))
+    assert waiters[0].wake() is False  # another thread, and its loop is gone
 
 
 # -- registry ---------------------------------------------------------------------------

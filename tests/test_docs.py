@@ -102,18 +102,21 @@ print(json.dumps({"ran": ran, "failed_line": None}))
 """
 
 
-def _run_file(path: Path) -> tuple[int, int, str]:
-    """Run the file's blocks; return (blocks run, blocks skipped) or fail naming the block."""
+def _run_file(path: Path) -> tuple[int, int]:
+    """Run the file's blocks in a fresh interpreter; return (blocks run, blocks skipped).
+
+    Fails the test naming the page and the line of the block that raised.
+    """
     blocks = python_blocks(path.read_text(encoding="utf-8"))
     runnable = [b for b in blocks if not b.skip]
     payload = json.dumps([[str(path), b.line, b.code] for b in runnable])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run(  # noqa: S603 - our own interpreter, our own runner
+    proc = subprocess.run(
         [sys.executable, "-W", "error", "-c", _RUNNER],
         input=payload,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=55,
         cwd=ROOT,
         env=env,
         check=False,
@@ -128,7 +131,7 @@ def _run_file(path: Path) -> tuple[int, int, str]:
         failed = summary.get("failed_line")
         where = f"the block at {relative}:{failed}" if failed else f"{relative}"
         pytest.fail(f"{where} failed (exit {proc.returncode}):\n{proc.stderr}\n{proc.stdout}", pytrace=False)
-    return summary["ran"], len(blocks) - len(runnable), proc.stdout
+    return summary["ran"], len(blocks) - len(runnable)
 
 
 _FILES = [p for p in documented_files() if python_blocks(p.read_text(encoding="utf-8"))]
@@ -138,7 +141,7 @@ _FILES = [p for p in documented_files() if python_blocks(p.read_text(encoding="u
 def test_python_blocks_run(path: Path) -> None:
     """Every non-skipped Python block of the file runs without error, in order."""
     blocks = python_blocks(path.read_text(encoding="utf-8"))
-    ran, skipped, _ = _run_file(path)
+    ran, skipped = _run_file(path)
     assert ran == len(blocks) - skipped
     assert ran > 0, f"{path.relative_to(ROOT)}: every Python block is skipped; run at least one"
 
@@ -192,7 +195,7 @@ def test_failure_names_the_markdown_line(tmp_path: Path) -> None:
     page.write_text("text\n\n```python\nx = 1\n```\n\n```python\n\nraise RuntimeError('boom')\n```\n")
     blocks = [b for b in python_blocks(page.read_text()) if not b.skip]
     payload = json.dumps([[str(page), b.line, b.code] for b in blocks])
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         [sys.executable, "-c", _RUNNER], input=payload, capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 1

@@ -271,6 +271,25 @@ def test_register_an_object_without_provider_methods_is_a_type_error(registry: R
         group.register()
 
 
+def test_register_a_class_instead_of_an_instance_is_a_type_error(registry: Registry) -> None:
+    group = make_group(registry)
+    storage = Recorder.make(group, "a", [])
+    with pytest.raises(TypeError, match=r"not the class Storage: pass an instance, Storage\(...\)"):
+        group.register(type(storage))
+
+
+def test_a_function_marked_without_group_is_registered_explicitly(registry: Registry) -> None:
+    group = make_group(registry)
+
+    @provider("fn")
+    def lookup(key: str) -> str:
+        return key.upper()
+
+    assert group.providers == []
+    group.register(lookup)
+    assert group.execute_sync("lookup", "k") == "K"
+
+
 def test_register_an_object_of_another_group_is_a_value_error(registry: Registry) -> None:
     group = make_group(registry)
     other = make_group(registry, "other")

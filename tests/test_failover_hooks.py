@@ -325,3 +325,35 @@ async def test_events_ring_buffer(registry: Registry) -> None:
 def test_hooks_validation() -> None:
     with pytest.raises(TypeError, match="on_provider_fail must be a callable"):
         Hooks(on_provider_fail=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["execute_sync", "execute_any_sync", "execute_all_sync"])
+def test_a_raising_hook_or_listener_never_changes_a_sync_outcome(
+    registry: Registry, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    def boom(*args: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    registry.subscribe(boom)
+    group = FailoverGroup(
+        "g",
+        policy=PolicyConfig(default=RetryPolicy(max_attempts=1)),
+        hooks=Hooks(on_provider_success=boom, on_provider_fail=boom, on_all_failed=boom),
+        registry=registry,
+    )
+
+    @provider("bad", op="op", group=group)
+    def bad() -> str:
+        raise ConnectionError("bad")
+
+    @provider("good", op="op", group=group, priority=1)
+    def good() -> str:
+        return "good"
+
+    with caplog.at_level(logging.ERROR, logger="resiliency"):
+        result = getattr(group, mode)("op")
+    if mode == "execute_all_sync":
+        assert [(o.ok, o.value) for o in result] == [(False, None), (True, "good")]
+    else:
+        assert result == "good"
+    assert "hook bug" in caplog.text

@@ -217,3 +217,31 @@ async def test_open_breaker_is_recorded_as_an_attempt(registry: Registry) -> Non
     with pytest.raises(AllProvidersFailedError) as info:
         await group.execute("op")
     assert [(a.provider, a.attempt, type(a.error)) for a in info.value.attempts] == [("only", 1, CircuitOpenError)]
+
+
+def test_a_real_circuit_breaker_under_provider(registry: Registry) -> None:
+    breakers = pytest.importorskip("resiliency._circuit_breaker._breaker")
+    clock = FakeClock()
+    config = PolicyConfig(default=RetryPolicy(max_attempts=3, backoff="constant", base_delay=1.0))
+    group = FailoverGroup("g", policy=config, registry=registry, clock=clock)
+    breaker = breakers.CircuitBreaker(failure_threshold=2, reset_timeout=30.0, clock=clock, registry=registry)
+    calls: list[int] = []
+
+    @provider("flaky", op="op", group=group)
+    @breaker
+    def flaky() -> str:
+        calls.append(1)
+        raise ConnectionError("flaky")
+
+    @provider("backup", op="op", group=group, priority=1)
+    def backup() -> str:
+        return "backup"
+
+    assert group.execute_sync("op") == "backup"
+    # attempt 1 fails, wait 1 s, attempt 2 fails and opens the breaker, wait 1 s,
+    # attempt 3 is rejected without a call, and a rejection is not retried.
+    assert (len(calls), clock.sleeps) == (2, [1.0, 1.0])
+    with pytest.raises(AllProvidersFailedError) as info:
+        group.with_options(providers=["flaky"]).execute_sync("op")
+    assert [type(a.error) for a in info.value.attempts] == [CircuitOpenError]
+    assert (len(calls), clock.sleeps) == (2, [1.0, 1.0])  # skipped at once: no call, no wait

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-WRONG = '''
+WRONG = """
 from resiliency._failover import failover_group
 
 
@@ -23,7 +23,7 @@ class FileService:
 async def main() -> None:
     await FileService().upload("k", "not bytes")
     size: int = await FileService().upload("k", b"")
-'''
+"""
 
 
 def mypy(*paths: str) -> subprocess.CompletedProcess[str]:

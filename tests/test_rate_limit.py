@@ -174,8 +174,14 @@ def test_missing_rate_and_mixed_forms_are_type_errors() -> None:
     limiter = RateLimiter(rate=1)
     with pytest.raises(TypeError, match="takes no fields"):
         rate_limit(limiter, rate=2)
-    with pytest.raises(ValueError, match="name must be"):
+    with pytest.raises(ValueError, match=r"^name must be"):
         RateLimiter("", rate=1)
+    with pytest.raises(TypeError, match=r"^clock must be"):
+        RateLimiter(rate=1, clock="now")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^registry must be"):
+        RateLimiter(rate=1, registry={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^registry must be"):
+        rate_limit("api", rate=1, registry={})  # type: ignore[arg-type]
 
 
 # -- counting in virtual time -----------------------------------------------------------
@@ -475,22 +481,24 @@ def test_threads_with_time_passing_get_exactly_what_was_earned(clock: FakeClock)
 
 def test_threads_on_the_real_clock_never_exceed_the_rate() -> None:
     limiter = RateLimiter(rate=2000, burst=10)
-    started = time.monotonic()
-    stop = started + 0.005  # busy for 5 ms of real time, no sleeping
+    barrier = threading.Barrier(17)
 
     def caller() -> None:
-        while time.monotonic() < stop:
+        barrier.wait()
+        for _ in range(500):  # busy, never sleeping
             limiter.try_acquire()
 
     threads = [threading.Thread(target=caller) for _ in range(16)]
     for thread in threads:
         thread.start()
+    started = time.monotonic()  # before any call: the bound can only be generous
+    barrier.wait()
     for thread in threads:
         thread.join(5)
     elapsed = time.monotonic() - started
     m = limiter.metrics()
+    assert m.allowed + m.rejected == 16 * 500
     assert 10 <= m.allowed <= 10 + 2000 * elapsed + 1
-    assert m.rejected > 0
 
 
 # -- forms and registry -----------------------------------------------------------------
@@ -519,20 +527,21 @@ def test_decorator_forms_and_describe(clock: FakeClock) -> None:
     assert repr(RateLimiter("api", rate=3, period=60, registry=Registry())) == "<RateLimiter 'api' rate=3/60s burst=3>"
 
 
-def test_rate_limited_error_is_retried_only_when_asked(clock: FakeClock) -> None:
-    limiter = RateLimiter(rate=1, burst=1, clock=clock)
+def test_a_retry_above_waits_exactly_retry_after(clock: FakeClock) -> None:
+    limiter = RateLimiter(rate=1, period=2.0, clock=clock)
     calls = 0
 
-    @retry(max_attempts=3, backoff="constant", base_delay=1.0, retry_on=RateLimitedError, clock=clock)
+    @retry(max_attempts=3, clock=clock)
     @limiter
     def call() -> None:
         nonlocal calls
         calls += 1
 
     call()
-    call()  # rejected once, retried after 1 s of virtual time
+    call()  # refused once (retry_after 2 s), retried when the token is due
     assert calls == 2
-    assert limiter.metrics().rejected == 1
+    assert clock.sleeps == [2.0]
+    assert limiter.metrics() == RateLimiterMetrics(0.0, 2, 1)
 
 
 def test_policy_call_and_acall() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._breaker import CircuitBreaker as CircuitBreaker
-from ._breaker import circuit_breaker as circuit_breaker
+from ._decorator import circuit_breaker as circuit_breaker
 from ._metrics import CircuitBreakerMetrics as CircuitBreakerMetrics
 from ._policy import CircuitBreakerPolicy as CircuitBreakerPolicy
 from ._state import CircuitState as CircuitState

@@ -41,16 +41,19 @@ class BreakerSnapshot(NamedTuple):
     retry_after: float | None
 
 
-def _fast_total(core: BreakerCore) -> int:
-    """Return the successes counted on the lock-free path (call under the core's lock).
+def _fast_totals(core: BreakerCore) -> tuple[int, int]:
+    """Return the successes and rejections counted on the lock-free paths (under the lock).
 
-    ``next()`` returns how often the counter was ticked before: by the fast path and by
-    the earlier reads, which are serialised by the lock and subtracted.
+    ``next()`` on a counter returns how often it was ticked before: by the fast path and
+    by the earlier reads, which are serialised by the lock and subtracted.
     """
-    ticks = next(core._fast_successes)
-    total = ticks - core._fast_success_reads
+    successes = next(core._fast_successes) - core._fast_success_reads
     core._fast_success_reads += 1
-    return total
+    rejections = 0
+    if core._fast_rejections is not None:
+        rejections = next(core._fast_rejections) - core._fast_rejection_reads
+        core._fast_rejection_reads += 1
+    return successes, rejections
 
 
 def take_snapshot(core: BreakerCore, now: float) -> BreakerSnapshot:
@@ -64,7 +67,8 @@ def take_snapshot(core: BreakerCore, now: float) -> BreakerSnapshot:
     from ._state import CircuitState
 
     with core._lock:
-        successes = core._successes + _fast_total(core)
+        fast_successes, fast_rejections = _fast_totals(core)
+        successes = core._successes + fast_successes
         window = (0, 0, 0) if core._window is None else core._window.totals(now)
         is_open = core._state is CircuitState.OPEN
         return BreakerSnapshot(
@@ -74,7 +78,7 @@ def take_snapshot(core: BreakerCore, now: float) -> BreakerSnapshot:
             successes=successes,
             failures=core._failures,
             slow_calls=core._slow_calls,
-            rejections=core._rejections,
+            rejections=core._rejections + fast_rejections,
             opened_count=core._opened_count,
             consecutive_failures=core._consecutive_failures,
             window_calls=window[0],

@@ -39,16 +39,13 @@ class CircuitState(enum.Enum):
     HALF_OPEN = "half_open"
 
 
-# Module constants: in CPython 3.11 ``CircuitState.CLOSED`` goes through a Python-level
-# descriptor (~80 ns a read), too slow for the per-call path; a global read is ~10 ns.
+# CPython 3.11 reads ``CircuitState.CLOSED`` through a Python descriptor (~80 ns): the
+# per-call paths read these globals instead (~10 ns).
 _CLOSED: Final = CircuitState.CLOSED
 _OPEN: Final = CircuitState.OPEN
 _HALF_OPEN: Final = CircuitState.HALF_OPEN
-
-# Breakers share a pool of locks instead of owning one (a threading.Lock is ~88 bytes):
-# a breaker holds its lock only inside its own short methods and never takes a second
-# lock while holding it, so sharing cannot deadlock; it only rarely serialises two
-# breakers' bookkeeping for a few hundred nanoseconds.
+# A pool of locks shared by all breakers (a Lock is ~88 bytes): a lock is held only inside
+# one breaker's short methods, never while taking another, so sharing cannot deadlock.
 _LOCKS: Final = tuple(threading.Lock() for _ in range(64))
 _next_lock = itertools.count()
 
@@ -64,6 +61,10 @@ class BreakerCore:
     policy has no rate threshold, a success stores 0 into the consecutive-failure count
     without the lock. A success racing a failure may then be lost from that count, which
     errs towards opening; the success itself is still counted in the metrics.
+    Open-state fast path: while the reset timeout clearly runs, ``admit`` rejects
+    without the lock, counting the rejection on a lock-free counter made at the first
+    opening (``_open`` stores the time before the state, so a reader that sees OPEN sees
+    its time).
 
     Attributes:
         on_transition: called as ``on_transition(old, new)`` after each state change,
@@ -74,6 +75,8 @@ class BreakerCore:
     __slots__ = (
         "_consecutive_failures",
         "_failures",
+        "_fast_rejection_reads",
+        "_fast_rejections",
         "_fast_success_reads",
         "_fast_successes",
         "_forced",
@@ -125,6 +128,8 @@ class BreakerCore:
         # lock-free success path counts with it. Each read ticks it too; see _fast_total.
         self._fast_successes = itertools.count()
         self._fast_success_reads = 0
+        self._fast_rejections: itertools.count[int] | None = None  # made by _open
+        self._fast_rejection_reads = 0
         if self._window is not None:
             self._window.reset()
 
@@ -171,8 +176,15 @@ class BreakerCore:
             seconds until a probe may go through (``opened_at + reset_timeout - now``;
             0.0 when half-open with every probe slot taken; ``inf`` when forced open).
         """
-        if self._state is _CLOSED:
+        state = self._state
+        if state is _CLOSED:
             return None
+        if state is _OPEN:
+            counter = self._fast_rejections
+            wait = self._wait(now)
+            if wait > 0 and counter is not None:
+                next(counter)
+                return wait
         with self._lock:
             verdict, started_half_open = self._admit_locked(now)
         if started_half_open:
@@ -292,8 +304,10 @@ class BreakerCore:
 
     def _open(self, now: float) -> Transition:
         old = self._state
+        self._opened_at = now  # before the state: see the open-state fast path
+        if self._fast_rejections is None:
+            self._fast_rejections = itertools.count()
         self._state = _OPEN
-        self._opened_at = now
         self._opened_count += 1
         self._last_change = now
         self._half_open_in_flight = 0

@@ -4,15 +4,15 @@ The pieces: ``_provider`` (``@provider`` marks, ``provider_from_callable``), ``_
 (``PolicyConfig`` and field-by-field resolution), ``_core`` / ``_binding`` (a provider
 and op compiled once at registration), ``_sequential``, ``_parallel`` (anyio),
 ``_native`` (asyncio fast path) and ``_threads`` (sync) for the modes, ``_hooks`` and
-``_stats`` for what is reported, ``_group`` for ``FailoverGroup`` and ``_entry`` for
-``@failover_group``. Retry, breaker and timeout logic are the strategies' own, reused.
+``_stats`` for what is reported, ``_view`` (the calls) and ``_group`` (registration)
+for the group, ``_entry`` for ``@failover_group``. Retry, breaker and timeout logic are
+the strategies' own, reused.
 """
 
 from __future__ import annotations
 
 from ._entry import failover_group as failover_group
 from ._group import FailoverGroup as FailoverGroup
-from ._group import FailoverGroupView as FailoverGroupView
 from ._hooks import Hooks as Hooks
 from ._hooks import ProviderContext as ProviderContext
 from ._policy import PolicyConfig as PolicyConfig
@@ -22,6 +22,7 @@ from ._provider import provider_from_callable as provider_from_callable
 from ._stats import GroupStats as GroupStats
 from ._stats import Outcome as Outcome
 from ._stats import ProviderStats as ProviderStats
+from ._view import FailoverGroupView as FailoverGroupView
 
 __all__ = [
     "CallableProvider",

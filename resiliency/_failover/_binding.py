@@ -25,7 +25,7 @@ from .._errors import ProviderAttemptError
 from .._outcome import Failure
 from .._retry import RetryStrategy
 from .._retry_policy import RetryPolicy
-from ._hooks import Notifier, call_guarded, discard
+from ._hooks import Notifier, discard, with_provider_hooks
 from ._stats import FAILED, SUCCEEDED, OpRecorder
 
 __all__ = ["Abandoned", "Binding"]
@@ -92,7 +92,7 @@ class Binding:
         self.recorder = OpRecorder()
         self.retry = RetryStrategy(policy, clock=clock, registry=notifier.registry, name=f"{group}.{provider}.{op}")
         self.single = policy.max_attempts == 1
-        leaf = _with_provider_hooks(raw, owner, op, is_async)
+        leaf = with_provider_hooks(raw, owner, op, is_async)
         # With no per-attempt strategy the leaf is awaited (called) directly: no chain.
         self.direct = leaf if is_async and not strategies else None
         self.sdirect = leaf if not is_async and not strategies else None
@@ -288,36 +288,3 @@ class _SyncAttempts:
         out = self.binding.attempt_sync(self.attempt, delay, args, kwargs, self.attempts, self.clock)
         self.ended = self.clock.monotonic()
         return out
-
-
-def _with_provider_hooks(fn: Callable[..., Any], owner: object, op: str, is_async: bool) -> Callable[..., Any]:
-    """Wrap ``fn`` with the owner's ``before_execute_op`` / ``after_execute_op``, if any."""
-    before = getattr(owner, "before_execute_op", None) if owner is not None else None
-    after = getattr(owner, "after_execute_op", None) if owner is not None else None
-    if before is None and after is None:
-        return fn
-    if is_async:
-
-        async def call_async(*args: Any, **kwargs: Any) -> Any:
-            if before is not None:
-                pending = call_guarded(before, op, args, kwargs)
-                if pending is not None:
-                    await pending
-            result = await fn(*args, **kwargs)
-            if after is not None:
-                pending = call_guarded(after, op, result)
-                if pending is not None:
-                    await pending
-            return result
-
-        return call_async
-
-    def call_sync(*args: Any, **kwargs: Any) -> Any:
-        if before is not None:
-            discard(call_guarded(before, op, args, kwargs))
-        result = fn(*args, **kwargs)
-        if after is not None:
-            discard(call_guarded(after, op, result))
-        return result
-
-    return call_sync

@@ -18,8 +18,8 @@ from typing import Any
 from .._decorators import Decorator, wrap_pipeline
 from .._registry import Registry, default_registry
 from .._validate import message
-from ._group import FailoverGroupView
 from ._provider import is_method_qualname
+from ._view import FailoverGroupView
 
 __all__ = ["MODES", "failover_group"]
 

@@ -1,6 +1,7 @@
 """Failover hooks and events: ``Hooks``, ``ProviderContext`` and the ``Notifier``.
 
-Hooks and registry listeners are told about every provider attempt. The ``Notifier``
+Hooks and registry listeners are told about every provider attempt; a provider object's
+own ``before_execute_op`` / ``after_execute_op`` wrap each of its attempts. The ``Notifier``
 builds a context or an event only when someone listens (``active``), and a hook or
 listener that raises is logged and never changes the outcome of the call.
 """
@@ -18,7 +19,7 @@ from .._events import AllProvidersFailed, ProviderFailed, ProviderSucceeded
 from .._registry import Registry
 from .._validate import check_callable
 
-__all__ = ["Hooks", "Notifier", "ProviderContext"]
+__all__ = ["Hooks", "Notifier", "ProviderContext", "call_guarded", "discard", "with_provider_hooks"]
 
 logger = logging.getLogger("resiliency")
 
@@ -188,3 +189,36 @@ class Notifier:
 
 def _hook_list(hooks: Hooks) -> list[object]:
     return [hooks.on_provider_success, hooks.on_provider_fail, hooks.on_all_failed]
+
+
+def with_provider_hooks(fn: Callable[..., Any], owner: object, op: str, is_async: bool) -> Callable[..., Any]:
+    """Wrap ``fn`` with the owner's ``before_execute_op`` / ``after_execute_op``, if any."""
+    before = getattr(owner, "before_execute_op", None) if owner is not None else None
+    after = getattr(owner, "after_execute_op", None) if owner is not None else None
+    if before is None and after is None:
+        return fn
+    if is_async:
+
+        async def call_async(*args: Any, **kwargs: Any) -> Any:
+            if before is not None:
+                pending = call_guarded(before, op, args, kwargs)
+                if pending is not None:
+                    await pending
+            result = await fn(*args, **kwargs)
+            if after is not None:
+                pending = call_guarded(after, op, result)
+                if pending is not None:
+                    await pending
+            return result
+
+        return call_async
+
+    def call_sync(*args: Any, **kwargs: Any) -> Any:
+        if before is not None:
+            discard(call_guarded(before, op, args, kwargs))
+        result = fn(*args, **kwargs)
+        if after is not None:
+            discard(call_guarded(after, op, result))
+        return result
+
+    return call_sync

@@ -11,10 +11,11 @@ task and waits for them before the cancellation goes on.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from .._clock import get_clock
+from .._clock import SYSTEM_CLOCK, get_clock
 from .._errors import ProviderAttemptError
 from .._outcome import Failure
 from ._binding import Binding
@@ -99,6 +100,7 @@ async def all_native(
     if deadline_passed():
         return [skipped_outcome(b) for b in plan]
     clock = plan[0].clock or get_clock()
+    now = time.monotonic if clock is SYSTEM_CLOCK else clock.monotonic
     started = start_time(notifier, clock)
     attempts: list[ProviderAttemptError] = []
     outs: list[Any] = [None] * len(plan)
@@ -109,20 +111,20 @@ async def all_native(
 
     async def collect(index: int, binding: Binding) -> None:
         nonlocal left
-        start = clock.monotonic()
+        start = now()
         try:
             outs[index] = await binding.arun(args, kwargs, attempts)
         finally:
-            durations[index] = clock.monotonic() - start
+            durations[index] = now() - start
             left -= 1
             if left == 0 and not waiter.done():
                 waiter.set_result(None)
 
     tasks = [loop.create_task(collect(index, binding)) for index, binding in enumerate(plan) if index]
     try:
-        start = clock.monotonic()
+        start = now()
         outs[0] = await plan[0].arun(args, kwargs, attempts)
-        durations[0] = clock.monotonic() - start
+        durations[0] = now() - start
         if tasks:
             await waiter
     finally:

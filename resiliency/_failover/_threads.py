@@ -176,7 +176,10 @@ def any_sync(
 def all_sync(
     notifier: Notifier, ring: Any, op: str, plan: Sequence[Binding], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> list[Outcome]:
-    """Run every sync provider concurrently on threads; one ``Outcome`` each, in order."""
+    """Run every sync provider concurrently; one ``Outcome`` each, in order.
+
+    The first provider runs in the caller's thread, the others on worker threads.
+    """
     if deadline_passed():
         return [skipped_outcome(b) for b in plan]
     clock = plan[0].clock or get_clock()
@@ -200,9 +203,11 @@ def all_sync(
                 finished[0] += 1
                 cond.notify_all()
 
-    threads = CallThreads(len(plan))
+    threads = CallThreads(len(plan) - 1)
     for index, binding in enumerate(plan):
-        threads.submit(lambda i=index, b=binding: collect(i, b))  # type: ignore[misc]
+        if index:
+            threads.submit(lambda i=index, b=binding: collect(i, b))  # type: ignore[misc]
+    collect(0, plan[0])  # the first provider runs in the caller's thread: one thread less
     with cond:
         while finished[0] < len(plan):
             cond.wait()

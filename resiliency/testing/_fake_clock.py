@@ -48,12 +48,13 @@ class _Timer:
 class _Waiter:
     """One task in ``asleep``: its deadline and the event that wakes (or prods) it."""
 
-    __slots__ = ("call_soon", "deadline", "event", "gone", "thread")
+    __slots__ = ("call_soon", "deadline", "event", "gone", "thread", "woken")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.event = anyio.Event()
         self.gone = False  # woken, or left (cancelled): no longer in the queue's live set
+        self.woken = False  # its deadline came (it has yet to say so, in asleep's finally)
         self.thread = threading.get_ident()
         self.call_soon = call_soon_threadsafe()
 
@@ -98,6 +99,8 @@ class FakeClock:
         self._timers: list[tuple[float, int, _Timer]] = []
         self._waiters: list[tuple[float, int, _Waiter]] = []
         self._seq = itertools.count()
+        self._epoch = 0  # bumped by every change a sleeper about to jump must look at again
+        self._waking = 0  # sleepers woken that have not resumed yet: no jump until they have
         self._installed: list[Clock] = []
         self.sleeps: list[float] = []
 
@@ -131,6 +134,7 @@ class FakeClock:
         timer = _Timer(when, callback)
         with self._lock:
             heapq.heappush(self._timers, (when, next(self._seq), timer))
+            self._epoch += 1
             self._prod_earliest()  # a sleeper with a later deadline must stop at this timer
         if when <= self._now:
             self._fire_due()
@@ -169,6 +173,7 @@ class FakeClock:
             fired = self._fire_due() or fired
         with self._lock:
             self._now = max(self._now, target)
+            self._epoch += 1
             self._wake_due()
             self._prod_earliest()
         return fired
@@ -179,7 +184,8 @@ class FakeClock:
         while waiters and waiters[0][0] <= self._now:
             _, _, waiter = heapq.heappop(waiters)
             if not waiter.gone:
-                waiter.gone = True
+                waiter.gone = waiter.woken = True
+                self._waking += 1
                 waiter.notify()
 
     def _earliest(self) -> _Waiter | None:
@@ -230,12 +236,18 @@ class FakeClock:
         waiter = _Waiter(self._now + seconds)
         with self._lock:
             heapq.heappush(self._waiters, (waiter.deadline, next(self._seq), waiter))
+            self._epoch += 1
         fired = False
         try:
             fired = await self._wait(waiter)
         finally:
             with self._lock:
-                if not waiter.gone:  # cancelled: leave, and let the next sleeper go on
+                self._epoch += 1
+                if waiter.woken:  # resumed: the sleepers waiting for that may look again
+                    self._waking -= 1
+                    if not self._waking:
+                        self._prod_earliest()
+                elif not waiter.gone:  # cancelled: leave, and let the next sleeper go on
                     waiter.gone = True
                     self._prod_earliest()
         if fired:
@@ -247,7 +259,7 @@ class FakeClock:
         """Wait until ``waiter`` is woken; return whether its own final jump fired a timer."""
         while True:
             if self._autojump:
-                await settle()
+                await self._settle_quiet()
             with self._lock:
                 if waiter.gone:
                     return False
@@ -264,8 +276,22 @@ class FakeClock:
                     return False
                 waiter.event = anyio.Event()  # prodded: look again
 
+    async def _settle_quiet(self) -> None:
+        """Settle until no one changed this clock meanwhile.
+
+        trio wakes all the tasks waiting for idleness in one batch; one of them may jump
+        and wake others before the next looks, so the next settles again.
+        """
+        while True:
+            epoch = self._epoch
+            await settle()
+            if self._epoch == epoch:
+                return
+
     def _jump_target(self, waiter: _Waiter) -> float | None:
         """Where ``waiter`` may move time now, or None (the lock is held)."""
+        if self._waking:  # a task woken a moment ago may yet sleep on an earlier deadline
+            return None
         earliest = self._earliest()
         if earliest is None or earliest.deadline < waiter.deadline:
             return None
