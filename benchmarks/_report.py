@@ -64,8 +64,16 @@ class Results:
         return None if m.ns is None or bare is None else m.ns - bare
 
 
-def environment(command: str, cfg: Config) -> list[tuple[str, str]]:
-    """Date, machine, Python, command and library versions, as (label, value) pairs."""
+def load_average() -> str:
+    """The 1-minute load average (``os.getloadavg``), or "n/a" where it does not exist."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "n/a"
+
+
+def environment(command: str, cfg: Config, load: str = "") -> list[tuple[str, str]]:
+    """Date, machine, Python, command, load and library versions, as (label, value) pairs."""
     try:
         date = subprocess.run(["date"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -92,6 +100,7 @@ def environment(command: str, cfg: Config) -> list[tuple[str, str]]:
             "Settings",
             f"median of {cfg.repeat} interleaved repeats, each ~{cfg.target_ms:g} ms of calls, after warm-up; gc off",
         ),
+        ("Load average (1 min) at start / end", f"{load} / {load_average()} on {os.cpu_count()} CPUs"),
         ("Versions", ", ".join(versions)),
     ]
 
@@ -110,32 +119,37 @@ def console_line(m: Measurement, case: Case) -> str:
 
 
 def _target_rows(results: Results) -> Iterable[str]:
-    yield "| case | target | resiliency | verdict |"
-    yield "|---|---|---:|---|"
+    yield "| case | target | resiliency (median) | min | verdict (on the median) |"
+    yield "|---|---|---:|---:|---|"
     for case in results.cases:
         if case.target is None:
             continue
         m = results.resiliency(case.name)
         t = case.target
         if m is None:
-            yield f"| `{case.name}` | {t.label()} | n/a | not measured (not available yet) |"
+            yield f"| `{case.name}` | {t.label()} | n/a | | not measured (not available yet) |"
             continue
+        best = ""
         if t.metric == "bytes":
             got, shown = m.size, f"{m.size:,.0f} B" if m.size is not None else "n/a"
         elif t.metric == "overhead":
             got = results.overhead(m)
             shown = f"{_fmt_ns(got)} ns overhead ({_fmt_ns(m.ns)} ns total)"
+            bare = results.bare(m.runner)
+            if m.best is not None and bare is not None:
+                best = f"{_fmt_ns(m.best - bare)} ns overhead"
         else:
             got, shown = m.ns, f"{_fmt_ns(m.ns)} ns"
+            best = f"{_fmt_ns(m.best)} ns"
         if got is None:
             verdict = "n/a"
         else:
             verdict = "met" if got <= t.limit else f"**missed** ({got / t.limit:.1f}x the target)"
-        yield f"| `{case.name}` | {t.label()} | {shown} | {verdict} |"
+        yield f"| `{case.name}` | {t.label()} | {shown} | {best} | {verdict} |"
 
 
 def _summary_rows(results: Results) -> Iterable[str]:
-    yield "| case | resiliency | x bare | fastest peer | peer | peer / resiliency |"
+    yield "| case | resiliency | x bare | fastest other row | its value | other / resiliency |"
     yield "|---|---:|---:|---|---:|---:|"
     for case in results.cases:
         if case.name.startswith("bare_"):
@@ -225,8 +239,9 @@ def markdown(results: Results, env: list[tuple[str, str]]) -> str:
     lines += [f"- **{label}:** {value}" for label, value in env]
     lines += ["", "## Targets", "", *_target_rows(results), "", "## Summary", ""]
     lines += [
-        "`x bare`: resiliency's ns per call over the bare call's (same runner). `peer / resiliency`:",
-        "above 1 the peer is slower (or bigger) than resiliency.",
+        "`x bare`: resiliency's ns per call over the bare call's (same runner). `other / resiliency`:",
+        "the fastest (or smallest) other row of the case, a peer or a hand-written reference, over",
+        "resiliency; above 1.00x it is slower (or bigger) than resiliency.",
         "",
         *_summary_rows(results),
         "",

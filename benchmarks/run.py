@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the package importable
 from benchmarks import cases as _cases
 from benchmarks._harness import select
 from benchmarks._measure import Config, Measurement, run_case
-from benchmarks._report import Results, console_line, environment, markdown, print_table
+from benchmarks._report import Results, console_line, environment, load_average, markdown, print_table
 
 BASELINES = ("bare_sync", "bare_async")
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     # The bare calls are the baselines of every ratio: always measured.
     names = {c.name for c in chosen}
     cases = [c for c in select(None) if c.name in BASELINES and c.name not in names] + chosen
+    load = load_average()
     started = time.perf_counter()
     measurements: list[Measurement] = []
     for case in cases:
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])])
     if args.markdown is not None:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(results, environment(command, cfg)), encoding="utf-8")
+        args.markdown.write_text(markdown(results, environment(command, cfg, load)), encoding="utf-8")
         print(f"\nwrote {args.markdown}")
     ok = sum(m.status == "ok" for m in measurements)
     na = sum(m.status == "n/a" for m in measurements)

@@ -9,23 +9,21 @@ import pytest
 
 from resiliency import (
     AllProvidersFailedError,
+    FailoverGroup,
     NoProviderError,
+    Outcome,
+    PolicyConfig,
     ProviderAttemptError,
     Registry,
     ResiliencyTimeoutError,
     RetryPolicy,
+    failover_group,
+    provider,
+    provider_from_callable,
     retry,
     timeout,
 )
 from resiliency._deadline import push_deadline, reset_deadline
-from resiliency._failover import (
-    FailoverGroup,
-    Outcome,
-    PolicyConfig,
-    failover_group,
-    provider,
-    provider_from_callable,
-)
 from resiliency.testing import FakeClock, describe
 
 ONCE = PolicyConfig(default=RetryPolicy(max_attempts=1))

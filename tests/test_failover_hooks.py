@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
-from resiliency import AllProvidersFailedError, ProviderAttemptError, Registry, RetryPolicy
+from resiliency import (
+    AllProvidersFailedError,
+    FailoverGroup,
+    Hooks,
+    PolicyConfig,
+    ProviderAttemptError,
+    ProviderContext,
+    Registry,
+    RetryPolicy,
+    provider,
+)
 from resiliency._events import AllProvidersFailed, Event, ProviderFailed, ProviderSucceeded
-from resiliency._failover import FailoverGroup, Hooks, PolicyConfig, ProviderContext, provider
 from resiliency.testing import FakeClock
 
 CONSTANT = PolicyConfig(default=RetryPolicy(max_attempts=2, backoff="constant", base_delay=0.5))

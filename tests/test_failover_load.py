@@ -18,8 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
-from resiliency import AllProvidersFailedError, Registry, RetryPolicy
-from resiliency._failover import FailoverGroup, PolicyConfig, provider
+from resiliency import AllProvidersFailedError, FailoverGroup, PolicyConfig, Registry, RetryPolicy, provider
 
 CALLS = 1000
 NAMES = ("a", "b", "c")

@@ -9,9 +9,17 @@ from typing import Any
 import anyio
 import pytest
 
-from resiliency import AllProvidersFailedError, Registry, ResiliencyTimeoutError, RetryPolicy
+from resiliency import (
+    AllProvidersFailedError,
+    FailoverGroup,
+    FailoverGroupView,
+    PolicyConfig,
+    Registry,
+    ResiliencyTimeoutError,
+    RetryPolicy,
+    provider,
+)
 from resiliency._deadline import push_deadline, reset_deadline
-from resiliency._failover import FailoverGroup, FailoverGroupView, PolicyConfig, provider
 from resiliency.testing import FakeClock
 
 ONCE = PolicyConfig(default=RetryPolicy(max_attempts=1))
@@ -504,3 +512,24 @@ def test_more_providers_than_worker_threads(registry: Registry) -> None:
     outcomes = group.execute_all_sync("op")
     assert [o.value for o in outcomes] == list(range(40))
     assert group.execute_any_sync("op") in range(40)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["execute_any", "execute_all"])
+async def test_with_options_timeout_on_the_system_clock_cancels_every_provider(registry: Registry, mode: str) -> None:
+    group = FailoverGroup("g", policy=ONCE, registry=registry)
+    cleaned: list[str] = []
+
+    def make(name: str) -> None:
+        @provider(name, op="op", group=group)
+        async def op() -> None:
+            try:
+                await anyio.sleep(10)
+            finally:
+                cleaned.append(name)
+
+    make("a")
+    make("b")
+    with anyio.fail_after(5), pytest.raises(ResiliencyTimeoutError):
+        await getattr(group.with_options(timeout=0.003), mode)("op")
+    assert sorted(cleaned) == ["a", "b"]

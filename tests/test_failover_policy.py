@@ -8,14 +8,17 @@ import pytest
 
 from resiliency import (
     AllProvidersFailedError,
+    CircuitBreaker,
     CircuitOpenError,
+    FailoverGroup,
+    PolicyConfig,
     Registry,
     RetryPolicy,
+    provider,
     retry,
 )
 from resiliency._decorators import apply_strategy
 from resiliency._engine import AsyncLayer, Strategy, SyncLayer
-from resiliency._failover import FailoverGroup, PolicyConfig, provider
 from resiliency._outcome import Failure
 from resiliency.testing import FakeClock, describe
 
@@ -220,11 +223,10 @@ async def test_open_breaker_is_recorded_as_an_attempt(registry: Registry) -> Non
 
 
 def test_a_real_circuit_breaker_under_provider(registry: Registry) -> None:
-    breakers = pytest.importorskip("resiliency._circuit_breaker._breaker")
     clock = FakeClock()
     config = PolicyConfig(default=RetryPolicy(max_attempts=3, backoff="constant", base_delay=1.0))
     group = FailoverGroup("g", policy=config, registry=registry, clock=clock)
-    breaker = breakers.CircuitBreaker(failure_threshold=2, reset_timeout=30.0, clock=clock, registry=registry)
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=30.0, clock=clock, registry=registry)
     calls: list[int] = []
 
     @provider("flaky", op="op", group=group)

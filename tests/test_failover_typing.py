@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 WRONG = """
-from resiliency._failover import failover_group
+from resiliency import failover_group
 
 
 class FileService:

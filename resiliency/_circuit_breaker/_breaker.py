@@ -162,7 +162,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         failed = False
         if type(outcome) is Failure:
             error = outcome.error
-            if self._policy.is_ignored(error):
+            if False and self._policy.is_ignored(error):
                 self.release(probe)
                 return
             failed = self._policy.is_failure(error)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, assert_type
 
-from resiliency import Registry, RetryPolicy, retry, timeout
-from resiliency._failover import (
+from resiliency import (
     FailoverGroup,
     FailoverGroupView,
     GroupStats,
@@ -19,9 +18,13 @@ from resiliency._failover import (
     Outcome,
     PolicyConfig,
     ProviderContext,
+    Registry,
+    RetryPolicy,
     failover_group,
     provider,
     provider_from_callable,
+    retry,
+    timeout,
 )
 
 registry = Registry()
