@@ -8,17 +8,7 @@ The garbage collector is off during a timed loop and run between cases. Async en
 run inside one event loop per case and runner (``asyncio.run`` or ``trio.run``), timing
 ``await fn()`` per iteration; the loop's own cost is in every row, bare included.
 
-Allocation (``time+alloc`` cases): with ``tracemalloc`` on, each call runs after
-``reset_peak()``; the peak above the memory in use before the call is that call's
-working memory (median over calls), and memory still held after all calls, divided by
-their number, is the retained bytes per call (0 for a well-behaved wrapper). Objects
-taken from CPython's free lists (small tuples, frames in 3.11) never reach the
-allocator and are not counted.
-
-Size (``size`` cases): ``make()`` builds and exercises one object (a breaker after 100
-successful calls); with ``tracemalloc`` on, ``k`` objects are kept alive and the memory
-in use grows by ``bytes per object * k`` (shared, one-time allocations excluded by a
-first ``make()`` before tracing).
+Allocation and size measurements are in ``_memory``.
 """
 
 from __future__ import annotations
@@ -27,10 +17,8 @@ import asyncio
 import gc
 import inspect
 import statistics
-import sys
 import time
 import traceback
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +26,7 @@ from typing import Any
 import anyio.lowlevel
 
 from ._harness import Case, Entry, Unavailable
+from ._memory import alloc_per_call, asize_per_object, size_per_object
 
 _ns = time.perf_counter_ns
 
@@ -184,7 +173,7 @@ def _time_group_sync(lives: list[_Live], case: Case, cfg: Config) -> None:
     if case.measure == "time+alloc":
         for live in ready:
             try:
-                live.m.alloc_peak, live.m.alloc_retained = _alloc_sync(live.fn, cfg.alloc_calls)
+                live.m.alloc_peak, live.m.alloc_retained = alloc_per_call(live.fn, cfg.alloc_calls)
             except Exception as exc:
                 _fail(live, exc)
 
@@ -196,7 +185,7 @@ async def _time_group_async(lives: list[_Live], case: Case, cfg: Config) -> None
             built = live.entry.factory()
             live.fn = (await built) if inspect.isawaitable(built) else built
             if case.measure == "size":
-                live.m.size = await _size_async(live.fn, cfg.size_objects)
+                live.m.size = await asize_per_object(live.fn, cfg.size_objects)
                 continue
             _check(await live.fn(), case.expect, live.entry.label)
             await _loop_async(live.fn, cfg.warmup)
@@ -217,60 +206,6 @@ async def _time_group_async(lives: list[_Live], case: Case, cfg: Config) -> None
                 ready.remove(live)
 
 
-def _alloc_sync(fn: Callable[[], Any], calls: int) -> tuple[float, float]:
-    peaks = [0] * calls
-    traced = tracemalloc.get_traced_memory
-    reset = tracemalloc.reset_peak
-    tracemalloc.start()
-    try:
-        fn()
-        base = traced()[0]
-        for i in range(calls):
-            before = traced()[0]
-            reset()
-            fn()
-            peaks[i] = traced()[1] - before
-        retained = (traced()[0] - base) / calls
-    finally:
-        tracemalloc.stop()
-    return statistics.median(peaks), max(retained, 0.0)
-
-
-# -- size ------------------------------------------------------------------------
-
-
-def _size_sync(make: Callable[[], Any], k: int) -> float:
-    make()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        keep: list[Any] = [None] * k
-        for i in range(k):
-            keep[i] = make()
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    return (after - before - sys.getsizeof(keep)) / k
-
-
-async def _size_async(make: Callable[[], Any], k: int) -> float:
-    await make()
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        keep: list[Any] = [None] * k
-        for i in range(k):
-            keep[i] = await make()
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    return (after - before - sys.getsizeof(keep)) / k
-
-
 # -- entry point -----------------------------------------------------------------
 
 
@@ -285,7 +220,7 @@ def run_case(case: Case, cfg: Config) -> list[Measurement]:
             if runner == "sync" and case.measure == "size":
                 for live in group:
                     try:
-                        live.m.size = _size_sync(live.entry.factory(), cfg.size_objects)
+                        live.m.size = size_per_object(live.entry.factory(), cfg.size_objects)
                     except Exception as exc:
                         _fail(live, exc)
             elif runner == "sync":

@@ -98,7 +98,8 @@ def environment(command: str, cfg: Config, load: str = "") -> list[tuple[str, st
         ("Command", f"`{command}`"),
         (
             "Settings",
-            f"median of {cfg.repeat} interleaved repeats, each ~{cfg.target_ms:g} ms of calls, after warm-up; gc off",
+            f"median of {cfg.repeat} interleaved repeats, each ~{cfg.target_ms:g} ms of calls, after warm-up; gc off"
+            + (" (SMOKE RUN: one tiny loop per entry, the numbers mean nothing)" if cfg.smoke else ""),
         ),
         ("Load average (1 min) at start / end", f"{load} / {load_average()} on {os.cpu_count()} CPUs"),
         ("Versions", ", ".join(versions)),

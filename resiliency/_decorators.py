@@ -68,7 +68,12 @@ def _make_sync_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = chain(args, kwargs)
         if type(result) is failure:
-            return raise_failure(result)
+            error = result.error
+            del result  # no frame -> error -> traceback -> frame cycle
+            try:
+                raise error
+            finally:
+                del error
         return result
 
     return wrapper
@@ -81,7 +86,12 @@ def _make_async_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = await chain(args, kwargs)
         if type(result) is failure:
-            return raise_failure(result)
+            error = result.error
+            del result  # no frame -> error -> traceback -> frame cycle
+            try:
+                raise error
+            finally:
+                del error
         return result
 
     return wrapper
@@ -103,8 +113,16 @@ def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
         except Exception as exc:
             first = failure(exc)
         result = resume(first, args, kwargs)
+        # Drop the frame's references to the failures: the error's traceback holds this
+        # frame, and a frame holding the error would make a cycle for the GC to find.
+        del first
         if type(result) is failure:
-            return raise_failure(result)
+            error = result.error
+            del result
+            try:
+                raise error
+            finally:
+                del error
         return result
 
     return wrapper
@@ -121,8 +139,14 @@ def _make_async_direct(pipeline: Pipeline) -> Callable[..., Any]:
         except Exception as exc:
             first = failure(exc)
         result = await resume(first, args, kwargs)
+        del first  # see _make_sync_direct
         if type(result) is failure:
-            return raise_failure(result)
+            error = result.error
+            del result
+            try:
+                raise error
+            finally:
+                del error
         return result
 
     return wrapper

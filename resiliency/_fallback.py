@@ -94,8 +94,14 @@ class FallbackStrategy(Strategy):
         return policy.if_result is not None and bool(policy.if_result(outcome)), None
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
-        """Replace a handled failure with the fallback's answer."""
+        """Replace a handled failure with the fallback's answer.
+
+        Raises:
+            TypeError: an ``async def`` handler on a sync callable.
+        """
         policy = self._policy
+        if inspect.iscoroutinefunction(policy.handler):
+            raise TypeError(f"handler must be a plain function for a sync callable (got async {policy.handler!r})")
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             outcome = inner(args, kwargs)

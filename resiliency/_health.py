@@ -9,7 +9,7 @@ The rule, from the registered (named) breakers and bulkheads only:
 
 A bulkhead is *saturated* when it has no free slot (``available == 0``) and either
 callers are already waiting in its queue (``queued > 0``) or it has no queue
-(``max_queue == 0``), so that the next call is rejected. A breaker's state is the one a
+(``max_queue == 0``, so the next call is rejected). A breaker's state is the one a
 call would meet now: an open breaker whose ``reset_timeout`` has passed is half-open.
 Private (unnamed) breakers and bulkheads are not in the registry and not in the report.
 """
@@ -34,9 +34,9 @@ class HealthReport:
     """What ``registry.health()`` returns: a status and the reasons for it.
 
     Attributes:
-        status: "healthy", "degraded" or "unhealthy" (the rule is in ``resiliency``'s
-            registry docs: every breaker open is unhealthy; any breaker open or
-            half-open, or any bulkhead saturated, is degraded).
+        status: "unhealthy" when there is at least one named breaker and every one is
+            open; "degraded" when any breaker is open or half-open or any bulkhead is
+            saturated; "healthy" otherwise.
         open_breakers: names of the breakers that are open, sorted.
         half_open_breakers: names of the breakers that are half-open, sorted.
         saturated_bulkheads: names of the bulkheads with no free slot and callers

@@ -238,9 +238,11 @@ def execute(name: str, fn: Callable[..., Any], policy: ResiliencePolicy | None, 
         What ``fn`` returns (or the fallback's answer); a coroutine when ``fn`` is async.
 
     Raises:
-        Whatever the call raises once the bundle gives up (the last error, unchanged,
-        ``CircuitOpenError``, ``BulkheadFullError``, ``ResiliencyTimeoutError``);
-        ``TypeError`` / ``ValueError`` for a bad name or policy, as ``resilient``.
+        Exception: whatever the call raises once the bundle gives up: the last error,
+            unchanged, or ``CircuitOpenError``, ``BulkheadFullError``,
+            ``ResiliencyTimeoutError``.
+        TypeError: a bad name, ``fn`` or policy; no policy given and none registered.
+        ValueError: ``name`` is registered with another policy, breaker or bulkhead.
     """
     checked = _check_name(name)
     if not callable(fn):

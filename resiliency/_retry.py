@@ -15,8 +15,9 @@ from typing import Any, Generic, TypeVar, overload
 
 from typing_extensions import Unpack
 
-from ._clock import Clock, get_clock
-from ._deadline import remaining
+from . import _clock as _clock_module
+from ._clock import Clock
+from ._deadline import _deadline as _deadline_var
 from ._decorators import Decorator, Target, apply_strategy
 from ._engine import AsyncLayer, Strategy, SyncLayer, async_leaf, raise_failure, sync_leaf
 from ._events import RetryScheduled
@@ -96,10 +97,18 @@ class RetryStrategy(Strategy):
             return None
 
     def _decide(self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None) -> float | None:
-        elapsed = clock.monotonic() - started if started is not None else 0.0
+        """The one decision both loops share: seconds to wait, or None to stop."""
+        policy = self._policy
         if type(outcome) is Failure:
-            return self._policy._decider(attempt, outcome.error, None, previous, elapsed, remaining())
-        return self._policy._decider(attempt, None, outcome, previous, elapsed, remaining())
+            error, result = outcome.error, None
+        elif policy.retry_if_result is not None:
+            error, result = None, outcome
+        else:
+            return None  # a success no predicate refuses
+        elapsed = clock.monotonic() - started if started is not None else 0.0
+        deadline = _deadline_var.get()
+        left = None if deadline is None else deadline[0] - deadline[1].monotonic()
+        return policy._decider(attempt, error, result, previous, elapsed, left)
 
     def run_sync(
         self,
@@ -110,7 +119,7 @@ class RetryStrategy(Strategy):
         first: Any = _NOT_YET,
     ) -> Any:
         """Run the retry loop over ``inner`` (``first``: the first attempt's outcome if made)."""
-        clock = self._clock or get_clock()
+        clock = self._clock or _clock_module._current
         started = clock.monotonic() if self._policy.max_total_time is not None else None
         outcome = inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
@@ -118,7 +127,8 @@ class RetryStrategy(Strategy):
             delay = self._decide(attempt, outcome, previous, clock, started)
             if delay is None:
                 break
-            self._announce(attempt, outcome, delay)
+            if self._policy.on_retry is not None or self.registry.listeners:
+                self._announce(attempt, outcome, delay)
             if delay > 0.0:
                 clock.sleep(delay)
                 total += delay
@@ -138,7 +148,7 @@ class RetryStrategy(Strategy):
         first: Any = _NOT_YET,
     ) -> Any:
         """Run the retry loop over async ``inner`` (``first``: the first outcome if made)."""
-        clock = self._clock or get_clock()
+        clock = self._clock or _clock_module._current
         started = clock.monotonic() if self._policy.max_total_time is not None else None
         outcome = await inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
@@ -146,8 +156,10 @@ class RetryStrategy(Strategy):
             delay = self._decide(attempt, outcome, previous, clock, started)
             if delay is None:
                 break
-            pending = self._announce(attempt, outcome, delay)
-            if inspect.isawaitable(pending):
+            pending = None
+            if self._policy.on_retry is not None or self.registry.listeners:
+                pending = self._announce(attempt, outcome, delay)
+            if pending is not None and inspect.isawaitable(pending):
                 try:
                     await pending
                 except Exception:
@@ -175,7 +187,15 @@ class RetryStrategy(Strategy):
         return await self.run_async(inner, args, kwargs, None, first)
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
-        """Retry layer: the first attempt inline; the loop only after a failure."""
+        """Retry layer: the first attempt inline; the loop only after a failure.
+
+        Raises:
+            TypeError: an ``async def`` ``on_retry`` hook on a sync callable.
+        """
+        if inspect.iscoroutinefunction(self._policy.on_retry):
+            raise TypeError(
+                f"on_retry must be a plain function for a sync callable (got async {self._policy.on_retry!r})"
+            )
         run = self.run_sync
         if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
             return lambda args, kwargs: run(inner, args, kwargs)

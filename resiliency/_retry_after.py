@@ -33,8 +33,11 @@ _HEADER = "retry-after"
 _MAX_HEADERS = 1000
 _HINT_ATTRS = ("retry_after", "response", "headers")
 # Per exception class: whether the class itself defines one of _HINT_ATTRS (a property
-# or class attribute). Classes are few; the dict stays small.
+# or class attribute). Classes are few; the dict stays small. PLAIN_TYPES holds the
+# classes that define none, so a caller can skip the call for an error of one of them
+# whose instance dict is empty.
 _HINTED_TYPES: dict[type, bool] = {}
+PLAIN_TYPES: set[type] = set()
 
 
 def retry_after_from(exc: BaseException) -> float | None:
@@ -53,9 +56,11 @@ def retry_after_from(exc: BaseException) -> float | None:
     hinted = _HINTED_TYPES.get(cls)
     if hinted is None:
         hinted = _HINTED_TYPES[cls] = any(hasattr(cls, name) for name in _HINT_ATTRS)
+        if not hinted:
+            PLAIN_TYPES.add(cls)
     if not hinted:
         attrs = getattr(exc, "__dict__", None)
-        if not attrs or not any(name in attrs for name in _HINT_ATTRS):
+        if not attrs or ("retry_after" not in attrs and "response" not in attrs and "headers" not in attrs):
             return None
     for source in _SOURCES:
         try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
-from . import _backoff
+from . import _backoff, _retry_after
 from ._errors import BulkheadFullError, CircuitOpenError
 from ._retry_after import retry_after_from
 from ._validate import (
@@ -164,10 +164,7 @@ class RetryPolicy:
         put(self, "multiplier", multiplier)
         retry_on = values["retry_on"]
         predicate = check_exception_filter("retry_on", retry_on)
-        if retry_on is Exception and "retry_on" not in fields:
-            put(self, "_should_retry", lambda exc: not isinstance(exc, _NOT_RETRIED_BY_DEFAULT))
-        else:
-            put(self, "_should_retry", predicate)
+        put(self, "_should_retry", predicate)
         put(self, "retry_on", retry_on)
         put(self, "retry_if_result", check_callable("retry_if_result", values["retry_if_result"], allow_none=True))
         put(self, "respect_retry_after", check_bool("respect_retry_after", values["respect_retry_after"]))
@@ -304,7 +301,18 @@ def _make_decider(
 ) -> Callable[[int, BaseException | None, Any, float, float, float | None], float | None]:
     """Build ``next_delay`` as a closure over the policy's fields (read once, here)."""
     switch = testing_switch
-    should_retry = policy._should_retry
+    # Exception types are matched inline (no predicate call); the default excludes the
+    # rejections of breakers and bulkheads, which retrying would only prolong.
+    retry_on = policy.retry_on
+    should_retry: Any = None
+    retry_types: Any = ()
+    if isinstance(retry_on, type):
+        retry_types = retry_on
+    elif isinstance(retry_on, (tuple, list, set, frozenset)):
+        retry_types = tuple(retry_on)
+    else:
+        should_retry = policy._should_retry
+    excluded = _NOT_RETRIED_BY_DEFAULT if "retry_on" not in policy.fields_set else ()
     retry_if_result = policy.retry_if_result
     max_attempts = policy.max_attempts
     formula = policy._delay
@@ -315,6 +323,8 @@ def _make_decider(
     max_total_time = policy.max_total_time
     clamp = _backoff.clamp_delay
     hint_of = retry_after_from
+    zero_delay = formula is not None and (base == 0.0 or policy.backoff == "none")
+    plain_types = _retry_after.PLAIN_TYPES  # error classes known to carry no hint
 
     def decide(
         attempt: int,
@@ -325,17 +335,24 @@ def _make_decider(
         remaining: float | None,
     ) -> float | None:
         if error is not None:
-            if not should_retry(error):
+            if should_retry is not None:
+                if not should_retry(error):
+                    return None
+            elif not isinstance(error, retry_types) or (excluded and isinstance(error, excluded)):
                 return None
         elif retry_if_result is None or not retry_if_result(result):
             return None
         if attempt >= max_attempts or switch.disabled:
             return None
-        if formula is not None:
-            delay = 0.0 if base == 0.0 else min(formula(attempt, previous, base, cap, multiplier, rng), cap)
+        if zero_delay:
+            delay = 0.0
+        elif formula is not None:
+            delay = formula(attempt, previous, base, cap, multiplier, rng)
+            if delay > cap:
+                delay = cap
         else:
             delay = clamp(user_backoff(attempt, previous), cap)
-        if error is not None and respect_retry_after:
+        if error is not None and respect_retry_after and not (type(error) in plain_types and not error.__dict__):
             hint = hint_of(error)
             if hint is not None:
                 if hint > max_retry_after:

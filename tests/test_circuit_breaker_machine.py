@@ -235,15 +235,20 @@ class BreakerMachine(RuleBasedStateMachine):
         """One decorated call, predicted by the model, then checked."""
         start = self.clock.monotonic()
         verdict = self.model.admit(start)
+        rejection: CircuitOpenError | None = None
+        result: Any = None
         try:
-            result: Any = self.protected(step)
+            result = self.protected(step)
         except CircuitOpenError as exc:
-            assert verdict is not None and verdict >= 0, f"rejected, the model admitted: {verdict}"
-            assert exc.retry_after == verdict
-            assert exc.breaker is self.breaker
-            return
+            rejection = exc
         except (Boom, Skip, Other) as exc:
             result = type(exc)
+        if rejection is not None:
+            assert verdict is not None, "rejected, the model admitted"
+            assert verdict >= 0, "rejected, the model let a probe through"
+            assert rejection.retry_after == verdict
+            assert rejection.breaker is self.breaker
+            return
         assert verdict is None or verdict == PROBE, f"admitted, the model rejected: {verdict}"
         end = self.clock.monotonic()
         expected = KINDS[step.kind] or step.kind

@@ -219,3 +219,14 @@ def test_policy_call() -> None:
 @pytest.mark.anyio
 async def test_policy_acall() -> None:
     assert await FallbackPolicy(value=0).acall(aboom) == 0
+
+
+def test_async_handler_on_a_sync_function_is_refused_at_decoration() -> None:
+    async def handler(exc: BaseException | None) -> int:
+        return 0
+
+    with pytest.raises(TypeError, match="handler must be a plain function"):
+
+        @fallback(handler=handler)
+        def work() -> int:
+            return 1

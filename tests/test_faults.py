@@ -10,9 +10,18 @@ from typing import Any
 import anyio
 import pytest
 
-from resiliency import Registry, ResiliencyTimeoutError, RetryPolicy, retry, timeout
+from resiliency import (
+    FailoverGroup,
+    PolicyConfig,
+    Registry,
+    ResiliencyTimeoutError,
+    RetryPolicy,
+    provider,
+    provider_from_callable,
+    retry,
+    timeout,
+)
 from resiliency._decorators import is_async_callable
-from resiliency._failover import FailoverGroup, PolicyConfig, provider_from_callable
 from resiliency.testing import FakeClock, Fault, FaultyProvider, faults
 
 
@@ -41,7 +50,7 @@ def outcomes(fn: Any, n: int) -> list[object]:
     for _ in range(n):
         try:
             seen.append(fn(1))
-        except Exception as exc:  # noqa: BLE001 - recording whatever comes
+        except Exception as exc:
             seen.append(type(exc))
     return seen
 
@@ -106,7 +115,8 @@ def test_each_raise_is_a_fresh_copy_of_the_given_exception() -> None:
             flaky(1)
         raised.append(excinfo.value)
     first, second = raised
-    assert first is not second and first is not template
+    assert first is not second
+    assert first is not template
     assert (first.args, getattr(first, "retry_after", None)) == (("slow down", 7.0), 7.0)
     assert template.__traceback__ is None
 
@@ -223,7 +233,8 @@ def test_a_sync_hang_blocks_the_thread_until_released() -> None:
     worker = threading.Thread(target=lambda: results.append(stuck(3)))
     worker.start()
     worker.join(0.02)
-    assert worker.is_alive() and results == []
+    assert worker.is_alive()
+    assert results == []
     hang.release()
     worker.join(2)
     assert results == [6]
@@ -393,3 +404,20 @@ def test_a_sync_faulty_provider_through_provider_from_callable() -> None:
     assert group.execute_sync("default", 4) == 8  # primary failed, backup answered
     assert group.execute_sync("default", 5) == 10  # primary again
     assert (primary.calls, primary.reached) == (2, 1)
+
+
+@pytest.mark.anyio
+async def test_provider_marks_a_faulty_plain_function() -> None:
+    group = FailoverGroup("geo", policy=PolicyConfig(default=RetryPolicy(max_attempts=1)), registry=Registry())
+
+    @provider("paid", op="lookup", group=group)
+    @faults.fail_always()
+    async def paid(query: str) -> str:
+        return f"paid {query}"
+
+    @provider("free", op="lookup", group=group, priority=1)
+    async def free(query: str) -> str:
+        return f"free {query}"
+
+    assert await group.execute("lookup", "Paris") == "free Paris"
+    assert (paid.calls, paid.injected) == (1, 1)

@@ -796,3 +796,14 @@ def test_policy_must_be_a_retry_policy() -> None:
 def test_bad_field_fails_at_decoration() -> None:
     with pytest.raises(ValueError, match=r"max_attempts must be an int >= 1 \(got 0\)"):
         retry(max_attempts=0)
+
+
+def test_async_on_retry_hook_on_a_sync_function_is_refused_at_decoration() -> None:
+    async def hook(event: object) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="on_retry must be a plain function"):
+
+        @retry(on_retry=hook)
+        def work() -> int:
+            return 1

@@ -12,8 +12,7 @@ import pytest
 import resiliency
 import resiliency.testing
 import resiliency.testing.plugin
-from resiliency import CircuitOpenError, Registry, RetryPolicy, retry, timeout
-from resiliency._circuit_breaker import CircuitBreaker, CircuitState
+from resiliency import CircuitBreaker, CircuitOpenError, CircuitState, Registry, RetryPolicy, retry, timeout
 from resiliency._clock import SYSTEM_CLOCK, get_clock
 from resiliency.testing import FakeClock, FaultyProvider, describe, disabled, faults, instant
 
@@ -26,10 +25,11 @@ def test_breaker_reset_timeout_in_virtual_time() -> None:
     service = FaultyProvider(lambda: "ok", faults.fail_times(3), name="payments")
     call = breaker(service)
 
+    states = []
     for _ in range(3):
         with pytest.raises(ConnectionError):
             call()
-    assert breaker.state is CircuitState.OPEN
+    states.append(breaker.state)
 
     clock.advance(29.5)
     with pytest.raises(CircuitOpenError) as excinfo:
@@ -38,9 +38,10 @@ def test_breaker_reset_timeout_in_virtual_time() -> None:
     assert service.calls == 3  # the rejected call never reached the service
 
     clock.advance(0.5)
-    assert breaker.state is CircuitState.HALF_OPEN
+    states.append(breaker.state)
     assert call() == "ok"  # the probe succeeds and closes it
-    assert breaker.state is CircuitState.CLOSED
+    states.append(breaker.state)
+    assert states == [CircuitState.OPEN, CircuitState.HALF_OPEN, CircuitState.CLOSED]
     assert service.calls == 4
 
 
@@ -204,10 +205,11 @@ def test_the_process_clock_is_restored_after_the_fixture() -> None:
 
 def test_isolated_registry_fixture_keeps_names_apart(isolated_registry: Registry) -> None:
     assert isolated_registry is not resiliency.registry
-    breaker = CircuitBreaker("payments", registry=isolated_registry)
-    assert isolated_registry.breaker("payments") is breaker
+    name = "test-kit-only-in-the-isolated-registry"
+    breaker = CircuitBreaker(name, registry=isolated_registry)
+    assert isolated_registry.breaker(name) is breaker
     with pytest.raises(KeyError):
-        resiliency.registry.breaker("payments")
+        resiliency.registry.breaker(name)
 
 
 @pytest.mark.usefixtures("instant_retries")

@@ -20,8 +20,7 @@ def _bare_sync() -> object:
 bare_async = case(
     "bare_async",
     "bare async call",
-    "`await fn()` on a plain `async def fn(): return 42`, inside one running event loop: "
-    "the floor of every async row.",
+    "`await fn()` on a plain `async def fn(): return 42`, inside one running event loop: the floor of every async row.",
 )
 
 

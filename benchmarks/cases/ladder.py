@@ -49,7 +49,7 @@ def _cycle(kinds: list[tuple[str, Callable[[], Any]]], depth: int) -> tuple[list
 def _resiliency_note() -> str:
     kinds = [name for name, _ in _resiliency_kinds()]
     missing = [k for k in KINDS if k not in kinds]
-    text = "cycles " + ", ".join(kinds) + " (timeout in `mode=\"cooperative\"`, the sync timeout without a thread)"
+    text = "cycles " + ", ".join(kinds) + ' (timeout in `mode="cooperative"`, the sync timeout without a thread)'
     if missing:
         text += "; " + ", ".join(missing) + " not available yet, so the stack repeats the others"
     return text
@@ -112,9 +112,7 @@ for _depth in DEPTHS:
         "success path. Also reports the allocator's peak bytes per call and bytes retained per call.",
         measure="time+alloc",
     )
-    _case.add(RESILIENCY, note=_resiliency_note())(
-        lambda d=_depth: _stack(answer, _cycle(_resiliency_kinds(), d)[1])
-    )
+    _case.add(RESILIENCY, note=_resiliency_note())(lambda d=_depth: _stack(answer, _cycle(_resiliency_kinds(), d)[1]))
     for _name, _make in (("tenacity", _tenacity), ("stamina", _stamina), ("backoff", _backoff)):
         _case.add(_name, note=RETRY_ONLY if _depth > 1 else None)(
             lambda d=_depth, m=_make: _stack(answer, [m() for _ in range(d)])

@@ -1,4 +1,4 @@
-"""``CircuitBreaker`` and ``@circuit_breaker``: the breaker's runtime around ``BreakerCore``.
+"""``CircuitBreaker``: the breaker's runtime around ``BreakerCore`` (the decorator is in ``_decorator``).
 
 The decisions (admit, record, release, the transitions) are ``BreakerCore``'s; this
 module reads the clock, classifies outcomes and builds the two layers. A
@@ -27,9 +27,9 @@ from .._outcome import Failure
 from .._registry import Registry, default_registry
 from .._validate import message
 from ._decorator import CircuitBreakerFields, check_name, resolve_policy
-from ._metrics import CircuitBreakerMetrics, metrics_from
+from ._metrics import _CLOSED, CircuitBreakerMetrics, CircuitState, metrics_from
 from ._policy import CircuitBreakerPolicy
-from ._state import _CLOSED, BreakerCore, CircuitState, Transition
+from ._state import BreakerCore, Transition
 
 __all__ = ["CircuitBreaker"]
 
@@ -162,7 +162,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         failed = False
         if type(outcome) is Failure:
             error = outcome.error
-            if False and self._policy.is_ignored(error):
+            if self._policy.is_ignored(error):
                 self.release(probe)
                 return
             failed = self._policy.is_failure(error)
@@ -174,113 +174,95 @@ class CircuitBreaker(BreakerCore, Strategy):
 
     # -- layers ----------------------------------------------------------------------
     #
-    # A lean breaker (no window, no slow-call mode) gets an outer closure for its closed
-    # state: call, and count a success the way BreakerCore.record's lock-free path does
-    # (inlined: the method call was a sixth of the layer's cost). Everything else goes
-    # through the general layer: admit, run, settle.
-
-    def _admit_now(self) -> float | None:
-        # Held open, the answer does not depend on the time: no clock read.
-        return self.admit(0.0 if self._forced else self._now())
+    # The closed state of a lean breaker (no window, no slow-call mode) is the hot path:
+    # call, then count a success the way BreakerCore.record's lock-free path does
+    # (inlined: the method call was a sixth of the layer's cost). Every other admitted
+    # call goes through ``run``: time it if needed, release it if it is cancelled,
+    # settle its outcome.
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Admit, run ``inner``, record its outcome; a rejection is a ``Failure``."""
         timed = self._policy.slow_call_duration is not None
-        admit, release, settle, reject, clock = self._admit_now, self.release, self._settle, self._reject, self._clock
+        lean = not timed and self._window is None
+        admit, release, settle, reject, clock = self.admit, self.release, self._settle, self._reject, self._clock
+        failure, error, registry, inf = Failure, CircuitOpenError, self.registry, math.inf
 
-        def general(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            probe = False
-            if self._state is not _CLOSED:
-                verdict = admit()
-                if verdict is not None:
-                    if verdict >= 0.0:
-                        return reject(verdict)
-                    probe = True
+        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
-                try:
-                    outcome = inner(args, kwargs)
-                except BaseException:
-                    release(probe)
-                    raise
-                end = read()
-                settle(outcome, probe, end, end - start)
-                return outcome
             try:
                 outcome = inner(args, kwargs)
             except BaseException:
                 release(probe)  # a cancelled or interrupted probe frees its slot
                 raise
-            settle(outcome, probe, None, 0.0)
+            if timed:
+                end = read()
+                settle(outcome, probe, end, end - start)
+            else:
+                settle(outcome, probe, None, 0.0)
             return outcome
-
-        if timed or self._window is not None:
-            return general
-        failure, registry = Failure, self.registry
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if self._state is not _CLOSED:
-                return general(args, kwargs)
-            outcome = inner(args, kwargs)
-            if type(outcome) is not failure and self._state is _CLOSED:
-                self._consecutive_failures = 0
-                next(self._fast_successes)
-                if registry.listeners:
-                    registry.emit(CallRecorded(self.name, True, 0.0))
+            if self._state is _CLOSED:
+                if not lean:
+                    return run(args, kwargs, False)
+                outcome = inner(args, kwargs)
+                if type(outcome) is not failure and self._state is _CLOSED:
+                    self._consecutive_failures = 0
+                    next(self._fast_successes)
+                    if registry.listeners:
+                        registry.emit(CallRecorded(self.name, True, 0.0))
+                    return outcome
+                settle(outcome, False, None, 0.0)
                 return outcome
-            settle(outcome, False, None, 0.0)
-            return outcome
+            # Held open, the answer does not depend on the time: no clock read.
+            verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
+            if verdict is None or verdict < 0.0:
+                return run(args, kwargs, verdict is not None)
+            return failure(error(self, verdict)) if verdict != inf else reject(verdict)
 
         return layer
 
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
         """Async form of ``sync_layer``; a cancelled call is released, not recorded."""
         timed = self._policy.slow_call_duration is not None
-        admit, release, settle, reject, clock = self._admit_now, self.release, self._settle, self._reject, self._clock
+        lean = not timed and self._window is None
+        admit, release, settle, reject, clock = self.admit, self.release, self._settle, self._reject, self._clock
+        failure, error, registry, inf = Failure, CircuitOpenError, self.registry, math.inf
 
-        async def general(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            probe = False
-            if self._state is not _CLOSED:
-                verdict = admit()
-                if verdict is not None:
-                    if verdict >= 0.0:
-                        return reject(verdict)
-                    probe = True
+        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
-                try:
-                    outcome = await inner(args, kwargs)
-                except BaseException:
-                    release(probe)
-                    raise
-                end = read()
-                settle(outcome, probe, end, end - start)
-                return outcome
             try:
                 outcome = await inner(args, kwargs)
             except BaseException:
                 release(probe)  # a cancelled probe frees its slot
                 raise
-            settle(outcome, probe, None, 0.0)
+            if timed:
+                end = read()
+                settle(outcome, probe, end, end - start)
+            else:
+                settle(outcome, probe, None, 0.0)
             return outcome
-
-        if timed or self._window is not None:
-            return general
-        failure, registry = Failure, self.registry
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if self._state is not _CLOSED:
-                return await general(args, kwargs)
-            outcome = await inner(args, kwargs)
-            if type(outcome) is not failure and self._state is _CLOSED:
-                self._consecutive_failures = 0
-                next(self._fast_successes)
-                if registry.listeners:
-                    registry.emit(CallRecorded(self.name, True, 0.0))
+            if self._state is _CLOSED:
+                if not lean:
+                    return await run(args, kwargs, False)
+                outcome = await inner(args, kwargs)
+                if type(outcome) is not failure and self._state is _CLOSED:
+                    self._consecutive_failures = 0
+                    next(self._fast_successes)
+                    if registry.listeners:
+                        registry.emit(CallRecorded(self.name, True, 0.0))
+                    return outcome
+                settle(outcome, False, None, 0.0)
                 return outcome
-            settle(outcome, False, None, 0.0)
-            return outcome
+            verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
+            if verdict is None or verdict < 0.0:
+                return await run(args, kwargs, verdict is not None)
+            return failure(error(self, verdict)) if verdict != inf else reject(verdict)
 
         return layer

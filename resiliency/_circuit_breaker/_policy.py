@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from .._engine import CallablePolicy
 from .._validate import check_count, check_duration, check_exception_filter, check_rate, message
+
+if TYPE_CHECKING:
+    from ._breaker import CircuitBreaker
 
 __all__ = ["DEFAULT_WINDOW_SIZE", "CircuitBreakerPolicy"]
 
@@ -14,7 +19,7 @@ DEFAULT_WINDOW_SIZE = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CircuitBreakerPolicy:
+class CircuitBreakerPolicy(CallablePolicy):
     """How a circuit breaker decides: its trip conditions, reset timeout and probes.
 
     ===========================  ==========  ==============================================
@@ -166,3 +171,13 @@ class CircuitBreakerPolicy:
     def is_failure(self, exc: BaseException) -> bool:
         """Return whether ``exc`` counts as a failure: it matches ``failure_on``, not ``ignore_on``."""
         return self._failure_filter(exc) and not self._ignore_filter(exc)
+
+    def to_strategy(self) -> CircuitBreaker:
+        """Return a new private (unnamed) ``CircuitBreaker`` applying this policy.
+
+        ``policy.call(fn, *args)`` runs ``fn`` through such a fresh breaker, which sees
+        that one call only: share a ``CircuitBreaker`` to protect repeated calls.
+        """
+        from ._breaker import CircuitBreaker
+
+        return CircuitBreaker(policy=self)

@@ -6,14 +6,13 @@ calls ``admit(now)`` before a call and ``record(...)`` or ``release(...)`` after
 
 from __future__ import annotations
 
-import enum
 import itertools
 import math
 import threading
 from collections.abc import Callable
 from typing import Final
 
-from ._metrics import BreakerSnapshot, take_snapshot
+from ._metrics import _CLOSED, _HALF_OPEN, _OPEN, BreakerSnapshot, CircuitState, take_snapshot
 from ._policy import CircuitBreakerPolicy
 from ._window import CountWindow, TimeWindow
 
@@ -25,25 +24,6 @@ PROBE: Final = -1.0
 Transition = tuple["CircuitState", "CircuitState"]
 
 
-class CircuitState(enum.Enum):
-    """The state of a circuit breaker.
-
-    - ``CLOSED``: calls go ahead and their outcomes are counted.
-    - ``OPEN``: calls are rejected until ``reset_timeout`` has passed since it opened.
-    - ``HALF_OPEN``: up to ``half_open_max_calls`` probe calls at a time test whether the
-      protected service has recovered; the others are rejected.
-    """
-
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-# CPython 3.11 reads ``CircuitState.CLOSED`` through a Python descriptor (~80 ns): the
-# per-call paths read these globals instead (~10 ns).
-_CLOSED: Final = CircuitState.CLOSED
-_OPEN: Final = CircuitState.OPEN
-_HALF_OPEN: Final = CircuitState.HALF_OPEN
 # A pool of locks shared by all breakers (a Lock is ~88 bytes): a lock is held only inside
 # one breaker's short methods, never while taking another, so sharing cannot deadlock.
 _LOCKS: Final = tuple(threading.Lock() for _ in range(64))

@@ -28,46 +28,9 @@ import anyio.lowlevel
 
 from .._clock import Clock, set_clock
 from .._validate import check_bool, check_duration, check_number
-from ._settle import call_soon_threadsafe, settle
+from ._settle import Timer, Waiter, settle
 
 __all__ = ["FakeClock", "use_clock"]
-
-
-class _Timer:
-    __slots__ = ("callback", "cancelled", "when")
-
-    def __init__(self, when: float, callback: Callable[[], object]) -> None:
-        self.when = when
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _Waiter:
-    """One task in ``asleep``: its deadline and the event that wakes (or prods) it."""
-
-    __slots__ = ("call_soon", "deadline", "event", "gone", "thread", "woken")
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.event = anyio.Event()
-        self.gone = False  # woken, or left (cancelled): no longer in the queue's live set
-        self.woken = False  # its deadline came (it has yet to say so, in asleep's finally)
-        self.thread = threading.get_ident()
-        self.call_soon = call_soon_threadsafe()
-
-    def notify(self) -> None:
-        """Set the current event, from any thread."""
-        event = self.event
-        if threading.get_ident() == self.thread:
-            event.set()
-            return
-        try:
-            self.call_soon(event.set)
-        except RuntimeError:  # its event loop has closed: no one is left to wake
-            pass
 
 
 class FakeClock:
@@ -96,8 +59,8 @@ class FakeClock:
         self._now = check_number("start", start)
         self._autojump = check_bool("autojump", autojump)
         self._lock = threading.RLock()
-        self._timers: list[tuple[float, int, _Timer]] = []
-        self._waiters: list[tuple[float, int, _Waiter]] = []
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._waiters: list[tuple[float, int, Waiter]] = []
         self._seq = itertools.count()
         self._epoch = 0  # bumped by every change a sleeper about to jump must look at again
         self._waking = 0  # sleepers woken that have not resumed yet: no jump until they have
@@ -122,7 +85,7 @@ class FakeClock:
 
     # -- timers ------------------------------------------------------------------------
 
-    def call_at(self, when: float, callback: Callable[[], object]) -> _Timer:
+    def call_at(self, when: float, callback: Callable[[], object]) -> Timer:
         """Run ``callback()`` once virtual time reaches ``when``.
 
         A ``when`` already passed fires at once. The callback runs in the thread that
@@ -131,7 +94,7 @@ class FakeClock:
         Returns:
             A handle whose ``cancel()`` stops the callback from running.
         """
-        timer = _Timer(when, callback)
+        timer = Timer(when, callback)
         with self._lock:
             heapq.heappush(self._timers, (when, next(self._seq), timer))
             self._epoch += 1
@@ -188,7 +151,7 @@ class FakeClock:
                 self._waking += 1
                 waiter.notify()
 
-    def _earliest(self) -> _Waiter | None:
+    def _earliest(self) -> Waiter | None:
         """Return the live sleeper with the earliest deadline (the lock is held)."""
         waiters = self._waiters
         while waiters and waiters[0][2].gone:
@@ -233,7 +196,7 @@ class FakeClock:
         if not seconds > 0:
             await anyio.lowlevel.checkpoint()
             return
-        waiter = _Waiter(self._now + seconds)
+        waiter = Waiter(self._now + seconds)
         with self._lock:
             heapq.heappush(self._waiters, (waiter.deadline, next(self._seq), waiter))
             self._epoch += 1
@@ -255,7 +218,7 @@ class FakeClock:
         else:
             await anyio.lowlevel.checkpoint_if_cancelled()
 
-    async def _wait(self, waiter: _Waiter) -> bool:
+    async def _wait(self, waiter: Waiter) -> bool:
         """Wait until ``waiter`` is woken; return whether its own final jump fired a timer."""
         while True:
             if self._autojump:
@@ -288,7 +251,7 @@ class FakeClock:
             if self._epoch == epoch:
                 return
 
-    def _jump_target(self, waiter: _Waiter) -> float | None:
+    def _jump_target(self, waiter: Waiter) -> float | None:
         """Where ``waiter`` may move time now, or None (the lock is held)."""
         if self._waking:  # a task woken a moment ago may yet sleep on an earlier deadline
             return None

@@ -14,6 +14,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._clock import Clock
@@ -75,7 +76,7 @@ def _error_factory(exc: object) -> Callable[[], BaseException]:
 
         return fresh
     if callable(exc):
-        return exc  # type: ignore[no-any-return]
+        return exc
     raise TypeError(message("exc", "an exception, an exception type or a factory () -> exception", exc))
 
 
@@ -121,7 +122,7 @@ class Fault:
 
     def __call__(self, fn: Callable[..., Any]) -> FaultyProvider:
         """Decorate ``fn``: return ``FaultyProvider(fn, self)``."""
-        from ._faulty import FaultyProvider  # noqa: PLC0415 - the two modules refer to each other
+        from ._faulty import FaultyProvider
 
         return FaultyProvider(fn, self)
 
@@ -136,7 +137,7 @@ class FailFault(Fault):
         super().__init__(after=after, times=times)
         self._make = _error_factory(exc)
 
-    def _act(self) -> Action:
+    def _act(self) -> Action | None:
         return Raise(self._make())
 
 
@@ -147,19 +148,21 @@ class RateFault(FailFault):
         super().__init__(exc, after=after)
         self.rate: float = check_rate("rate", rate)
         self.seed = seed
-        self._random = random.Random(seed)  # noqa: S311 - test noise, not cryptography
+        self._random = random.Random(seed)
 
     def _act(self) -> Action | None:
         return Raise(self._make()) if self._random.random() < self.rate else None
 
     def _restart(self) -> None:
-        self._random = random.Random(self.seed)  # noqa: S311 - test noise, not cryptography
+        self._random = random.Random(self.seed)
 
 
 class LatencyFault(Fault):
     """Sleep ``seconds`` on the clock before the call goes on (``latency``)."""
 
-    def __init__(self, seconds: float, clock: Clock | None, *, after: int = 0, times: int | None = None) -> None:
+    def __init__(
+        self, seconds: float | timedelta, clock: Clock | None, *, after: int = 0, times: int | None = None
+    ) -> None:
         super().__init__(after=after, times=times)
         self.seconds: float = check_duration("seconds", seconds)
         self.clock = clock
@@ -237,7 +240,9 @@ class _Faults:
         return RateFault(rate, seed, exc, after=after)
 
     @staticmethod
-    def latency(seconds: float, clock: Clock | None = None, *, after: int = 0, times: int | None = None) -> Fault:
+    def latency(
+        seconds: float | timedelta, clock: Clock | None = None, *, after: int = 0, times: int | None = None
+    ) -> Fault:
         """Sleep ``seconds`` (float or timedelta, >= 0) before each call, on ``clock`` (default: the process clock).
 
         Under a ``FakeClock`` the sleep is virtual: it advances the clock, and a
@@ -261,7 +266,7 @@ class _Faults:
     @staticmethod
     def inject(*faults: Fault, name: str | None = None) -> Callable[[Callable[..., Any]], FaultyProvider]:
         """Return a decorator putting ``faults`` (in order) on a function: ``FaultyProvider(fn, *faults)``."""
-        from ._faulty import FaultyProvider  # noqa: PLC0415 - the two modules refer to each other
+        from ._faulty import FaultyProvider
 
         def decorate(fn: Callable[..., Any]) -> FaultyProvider:
             return FaultyProvider(fn, *faults, name=name)
@@ -273,4 +278,7 @@ class _Faults:
 
 
 faults = _Faults()
-"""The fault factories: ``faults.fail_times``, ``fail_always``, ``fail_rate``, ``latency``, ``hang``, ``bad_result``, ``inject``."""
+"""The fault factories: ``fail_times``, ``fail_always``, ``fail_rate``, ``latency``, ``hang``, ``bad_result``.
+
+And ``inject(*faults)``, a decorator applying several.
+"""

@@ -54,11 +54,12 @@ class FaultyProvider:
         TypeError: a fault is not a ``Fault``, or ``methods`` is a str.
     """
 
-    def __new__(cls, target: Any, *faults: Fault, name: str | None = None, methods: Collection[str] | None = None) -> Any:
+    def __new__(
+        cls, target: Any, *faults: Fault, name: str | None = None, methods: Collection[str] | None = None
+    ) -> Any:
         """Pick the async variant for an async callable target."""
-        if cls is FaultyProvider and callable(target) and is_async_callable(target):
-            cls = _AsyncFaultyProvider
-        return object.__new__(cls)
+        variant = _AsyncFaultyProvider if cls is FaultyProvider and is_async_callable(target) else cls
+        return object.__new__(variant)
 
     def __init__(
         self,
@@ -235,12 +236,13 @@ class FaultyProvider:
         """
         if not self._callable:
             raise TypeError(f"as_provider() needs a callable target (got {self._target!r})")
-        from .._failover import provider_from_callable  # noqa: PLC0415 - failover only when used
+        from .._failover import provider_from_callable
 
         return provider_from_callable(self.name, self, op, priority=priority)
 
     def __repr__(self) -> str:
-        return f"<FaultyProvider {self.name!r} calls={self.calls} failures={self.failures} faults={list(self.faults)!r}>"
+        counts = f"calls={self.calls} failures={self.failures}"
+        return f"<FaultyProvider {self.name!r} {counts} faults={list(self.faults)!r}>"
 
 
 class _AsyncFaultyProvider(FaultyProvider):

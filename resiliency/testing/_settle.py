@@ -1,4 +1,4 @@
-"""What ``FakeClock`` needs of the running event loop: "are the others idle?" and "wake from a thread".
+"""What ``FakeClock`` needs of the event loop: "are the others idle?", and sleepers to wake from any thread.
 
 Autojump moves virtual time only once every other task of the loop is blocked, so a
 task that is about to register a shorter sleep gets to do so first. anyio offers
@@ -20,9 +20,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import anyio.lowlevel
 
-__all__ = ["MAX_PASSES", "call_soon_threadsafe", "settle"]
+__all__ = ["MAX_PASSES", "Timer", "Waiter", "settle"]
 
 MAX_PASSES = 1000
 """asyncio: zero sleeps at most before deciding that the other tasks are idle."""
@@ -42,7 +43,7 @@ def _idle(task: asyncio.Task[Any], me: object) -> bool:
 async def settle() -> None:
     """Return once every other task of this event loop is blocked (a checkpoint)."""
     if _running_loop() is None:
-        import trio.testing  # noqa: PLC0415 - trio is only there when running under it
+        import trio.testing
 
         await trio.testing.wait_all_tasks_blocked()
         return
@@ -59,12 +60,52 @@ async def settle() -> None:
             _settling.discard(me)
 
 
-def call_soon_threadsafe() -> Callable[[Callable[[], object]], object]:
+def _call_soon_threadsafe() -> Callable[[Callable[[], object]], object]:
     """Return a function that runs a callback soon in the current event loop, from any thread."""
     loop = _running_loop()
     if loop is not None:
         return loop.call_soon_threadsafe
-    import trio.lowlevel  # noqa: PLC0415 - trio is only there when running under it
+    import trio.lowlevel
 
     run_sync_soon: Callable[[Callable[[], object]], object] = trio.lowlevel.current_trio_token().run_sync_soon
     return run_sync_soon
+
+
+class Timer:
+    """A ``call_at`` handle: ``cancel()`` stops the callback from running."""
+
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], object]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Stop the callback from running (harmless once it ran)."""
+        self.cancelled = True
+
+
+class Waiter:
+    """One task in ``asleep``: its deadline and the event that wakes (or prods) it."""
+
+    __slots__ = ("call_soon", "deadline", "event", "gone", "thread", "woken")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.event = anyio.Event()
+        self.gone = False  # woken, or left (cancelled): no longer in the queue's live set
+        self.woken = False  # its deadline came (it has yet to say so, in asleep's finally)
+        self.thread = threading.get_ident()
+        self.call_soon = _call_soon_threadsafe()
+
+    def notify(self) -> None:
+        """Set the current event, from any thread."""
+        event = self.event
+        if threading.get_ident() == self.thread:
+            event.set()
+            return
+        try:
+            self.call_soon(event.set)
+        except RuntimeError:  # its event loop has closed: no one is left to wake
+            pass
