@@ -45,22 +45,38 @@ class ResiliencyError(Exception):
 class CircuitOpenError(ResiliencyError):
     """A circuit breaker rejected the call.
 
+    Built on the rejection path, so it is cheap: no ``__init__`` of its own, the
+    attributes read from ``args``, the message made only when it is shown.
+
     Attributes:
         breaker: the ``CircuitBreaker`` that rejected the call.
-        retry_after: seconds until the breaker lets a probe through.
+        retry_after: seconds until the breaker lets a probe through (``inf`` when it was
+            forced open).
     """
 
     code: ClassVar[str] = "CIRCUIT_OPEN"
+    args: tuple[Any, float]
 
-    def __init__(self, breaker: Any, retry_after: float) -> None:
-        name = getattr(breaker, "name", None)
+    if TYPE_CHECKING:
+
+        def __init__(self, breaker: Any, retry_after: float) -> None: ...
+
+    @property
+    def breaker(self) -> Any:
+        """The breaker that rejected the call."""
+        return self.args[0]
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until the breaker lets a probe through."""
+        return float(self.args[1])
+
+    def __str__(self) -> str:
+        name = getattr(self.breaker, "name", None)
         label = f"circuit {name!r}" if name else "circuit"
-        super().__init__(f"{label} is open; retry after {retry_after:.3f}s")
-        self.breaker = breaker
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.breaker, self.retry_after), self.__dict__)
+        if self.retry_after == float("inf"):
+            return f"{label} is forced open; it rejects every call until reset()"
+        return f"{label} is open; retry after {self.retry_after:.3f}s"
 
 
 class BulkheadFullError(ResiliencyError):
@@ -68,19 +84,30 @@ class BulkheadFullError(ResiliencyError):
 
     Attributes:
         bulkhead: the ``Bulkhead`` that rejected the call.
+        reason: "full" (no slot, no room in the queue) or "queue_timeout".
     """
 
     code: ClassVar[str] = "BULKHEAD_FULL"
+    args: tuple[Any, str]
 
-    def __init__(self, bulkhead: Any, reason: str = "full") -> None:
-        name = getattr(bulkhead, "name", None)
+    if TYPE_CHECKING:
+
+        def __init__(self, bulkhead: Any, reason: str = "full") -> None: ...
+
+    @property
+    def bulkhead(self) -> Any:
+        """The bulkhead that rejected the call."""
+        return self.args[0]
+
+    @property
+    def reason(self) -> str:
+        """Why: "full" or "queue_timeout"."""
+        return str(self.args[1]) if len(self.args) > 1 else "full"
+
+    def __str__(self) -> str:
+        name = getattr(self.bulkhead, "name", None)
         label = f"bulkhead {name!r}" if name else "bulkhead"
-        super().__init__(f"{label} rejected the call: {reason}")
-        self.bulkhead = bulkhead
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.bulkhead, self.reason), self.__dict__)
+        return f"{label} rejected the call: {self.reason}"
 
 
 class ResiliencyTimeoutError(ResiliencyError, TimeoutError):
@@ -113,16 +140,26 @@ class RateLimitedError(ResiliencyError):
     """
 
     code: ClassVar[str] = "RATE_LIMITED"
+    args: tuple[Any, float]
 
-    def __init__(self, limiter: Any, retry_after: float) -> None:
-        name = getattr(limiter, "name", None)
+    if TYPE_CHECKING:
+
+        def __init__(self, limiter: Any, retry_after: float) -> None: ...
+
+    @property
+    def limiter(self) -> Any:
+        """The limiter that rejected the call."""
+        return self.args[0]
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until a token is available."""
+        return float(self.args[1])
+
+    def __str__(self) -> str:
+        name = getattr(self.limiter, "name", None)
         label = f"rate limiter {name!r}" if name else "rate limiter"
-        super().__init__(f"{label} has no token; retry after {retry_after:.3f}s")
-        self.limiter = limiter
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.limiter, self.retry_after), self.__dict__)
+        return f"{label} has no token; retry after {self.retry_after:.3f}s"
 
 
 class ProviderAttemptError(ResiliencyError):

@@ -13,7 +13,6 @@ fails, when a window needs the time, and around every call in slow-call mode.
 
 from __future__ import annotations
 
-import math
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
@@ -150,13 +149,6 @@ class CircuitBreaker(BreakerCore, Strategy):
         if self.registry.listeners:
             self.registry.emit(CircuitStateChanged(self.name, *transition))
 
-    def _reject(self, retry_after: float) -> Failure:
-        error = CircuitOpenError(self, retry_after)
-        if retry_after == math.inf:
-            label = f"circuit {self.name!r}" if self.name else "circuit"
-            error.args = (f"{label} is forced open; it rejects every call until reset()",)
-        return Failure(error)
-
     def _settle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
         """Record (or release) the outcome of an admitted call; ``now`` None: read the clock."""
         failed = False
@@ -184,8 +176,8 @@ class CircuitBreaker(BreakerCore, Strategy):
         """Admit, run ``inner``, record its outcome; a rejection is a ``Failure``."""
         timed = self._policy.slow_call_duration is not None
         lean = not timed and self._window is None
-        admit, release, settle, reject, clock = self.admit, self.release, self._settle, self._reject, self._clock
-        failure, error, registry, inf = Failure, CircuitOpenError, self.registry, math.inf
+        admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
+        failure, error, registry = Failure, CircuitOpenError, self.registry
 
         def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
             if timed:
@@ -220,7 +212,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
                 return run(args, kwargs, verdict is not None)
-            return failure(error(self, verdict)) if verdict != inf else reject(verdict)
+            return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
 
@@ -228,8 +220,8 @@ class CircuitBreaker(BreakerCore, Strategy):
         """Async form of ``sync_layer``; a cancelled call is released, not recorded."""
         timed = self._policy.slow_call_duration is not None
         lean = not timed and self._window is None
-        admit, release, settle, reject, clock = self.admit, self.release, self._settle, self._reject, self._clock
-        failure, error, registry, inf = Failure, CircuitOpenError, self.registry, math.inf
+        admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
+        failure, error, registry = Failure, CircuitOpenError, self.registry
 
         async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
             if timed:
@@ -263,6 +255,6 @@ class CircuitBreaker(BreakerCore, Strategy):
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
                 return await run(args, kwargs, verdict is not None)
-            return failure(error(self, verdict)) if verdict != inf else reject(verdict)
+            return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
