@@ -348,7 +348,7 @@ def _make_decider(
             delay = 0.0
         elif formula is not None:
             delay = formula(attempt, previous, base, cap, multiplier, rng)
-            if delay > cap:
+            if delay > cap:  # noqa: PLR1730 - a branch is cheaper than min() here
                 delay = cap
         else:
             delay = clamp(user_backoff(attempt, previous), cap)
