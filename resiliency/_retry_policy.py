@@ -296,9 +296,7 @@ class RetryPolicy:
         return self._decider(attempt, error, result, previous, elapsed, remaining)
 
 
-def _make_decider(
-    policy: RetryPolicy,
-) -> Callable[[int, BaseException | None, Any, float, float, float | None], float | None]:
+def _make_decider(policy: RetryPolicy) -> Decider:
     """Build ``next_delay`` as a closure over the policy's fields (read once, here)."""
     switch = testing_switch
     # Exception types are matched inline (no predicate call); the default excludes the
