@@ -38,7 +38,7 @@ PIPELINE_ATTR = "__resiliency_pipeline__"
 class Decorator(Protocol):
     """A decorator that returns what it is given, typed: the signature is kept."""
 
-    def __call__(self, fn: F, /) -> F: ...
+    def __call__(self, fn: Target, /) -> Target: ...
 
 
 def is_async_callable(fn: object) -> bool:

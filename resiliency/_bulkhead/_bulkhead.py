@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 
 from .._clock import SYSTEM_CLOCK, Clock, get_clock
 from .._deadline import remaining
-from .._decorators import apply_strategy
+from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import BulkheadFullError
 from .._events import BulkheadRejected
@@ -28,7 +28,6 @@ from ._policy import BulkheadMetrics, BulkheadPolicy
 
 __all__ = ["Bulkhead", "check_name", "resolve_policy"]
 
-F = TypeVar("F")
 _DEFAULTS = (("max_concurrent", 10), ("max_queue", 0), ("queue_timeout", None))
 
 
@@ -128,9 +127,9 @@ class Bulkhead(Strategy):
         """Return a snapshot: active, queued, available, completed, rejected, limits."""
         return self._core.metrics()
 
-    def __call__(self, fn: F, /) -> F:
+    def __call__(self, fn: Target, /) -> Target:
         """Decorate ``fn`` (sync or async function, method, classmethod, ...) with this bulkhead."""
-        result: F = apply_strategy(fn, self)
+        result: Target = apply_strategy(fn, self)
         return result
 
     def __repr__(self) -> str:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from .._clock import Clock
-from .._decorators import Decorator, apply_strategy
+from .._decorators import Decorator, Target, apply_strategy
 from .._registry import Registry, default_registry
 from .._validate import message
 from ._bulkhead import Bulkhead, check_name, resolve_policy
 from ._policy import BulkheadPolicy
 
 __all__ = ["bulkhead"]
-
-F = TypeVar("F")
 
 
 @overload
@@ -30,7 +28,7 @@ def bulkhead(
     registry: Registry | None = None,
 ) -> Decorator: ...
 @overload
-def bulkhead(fn: F, /) -> F: ...
+def bulkhead(fn: Target, /) -> Target: ...
 def bulkhead(
     name_or_fn: Any = None,
     /,

@@ -13,12 +13,12 @@ fails, when a window needs the time, and around every call in slow-call mode.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from typing_extensions import Unpack
 
 from .._clock import Clock, get_clock
-from .._decorators import apply_strategy
+from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import CircuitOpenError
 from .._events import CallRecorded, CircuitStateChanged
@@ -31,8 +31,6 @@ from ._policy import CircuitBreakerPolicy
 from ._state import BreakerCore, Transition
 
 __all__ = ["CircuitBreaker"]
-
-F = TypeVar("F")
 
 
 class CircuitBreaker(BreakerCore, Strategy):
@@ -133,9 +131,9 @@ class CircuitBreaker(BreakerCore, Strategy):
         """
         BreakerCore.reset(self, self._now() if now is None else now)
 
-    def __call__(self, fn: F, /) -> F:
+    def __call__(self, fn: Target, /) -> Target:
         """Decorate ``fn`` (sync or async function, method, classmethod, ...) with this breaker."""
-        result: F = apply_strategy(fn, self)
+        result: Target = apply_strategy(fn, self)
         return result
 
     def __repr__(self) -> str:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from .._clock import Clock, get_clock
 from .._deadline import remaining
-from .._decorators import Decorator, apply_strategy
+from .._decorators import Decorator, Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import RateLimitedError
 from .._outcome import Failure
@@ -29,7 +29,6 @@ from ._policy import RateLimiterMetrics, RateLimitPolicy
 
 __all__ = ["RateLimiter", "rate_limit"]
 
-F = TypeVar("F")
 
 _DEFAULTS = (("rate", None), ("period", 1.0), ("burst", None), ("max_wait", 0.0))
 
@@ -162,9 +161,9 @@ class RateLimiter(Strategy):
             self._bucket.refill(clock.monotonic())
             return RateLimiterMetrics(max(self._bucket.tokens, 0.0), self.allowed, self.rejected)
 
-    def __call__(self, fn: F, /) -> F:
+    def __call__(self, fn: Target, /) -> Target:
         """Decorate ``fn`` (sync or async function, method, ...) with this limiter."""
-        result: F = apply_strategy(fn, self)
+        result: Target = apply_strategy(fn, self)
         return result
 
     def __repr__(self) -> str:
