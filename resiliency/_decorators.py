@@ -29,7 +29,6 @@ from ._outcome import Failure
 
 __all__ = ["Decorator", "Target", "apply_strategy", "describe", "is_async_callable", "pipeline_of"]
 
-F = TypeVar("F")
 # What a decorator accepts bare: a callable, or a classmethod/staticmethod object.
 Target = TypeVar("Target", bound="Callable[..., Any] | classmethod[Any, Any, Any] | staticmethod[Any, Any]")
 PIPELINE_ATTR = "__resiliency_pipeline__"
