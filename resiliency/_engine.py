@@ -131,6 +131,8 @@ class Pipeline:
         Each strategy, innermost first, goes on from the outcome of the one inside it.
         Used by passthrough pipelines, whose strategies do nothing before an attempt.
         """
+        if len(self.strategies) == 1:  # the common case, one call shorter
+            return self.strategies[0].resume_sync(self._partials[0], first, args, kwargs)
         outcome: Any = first
         for k, strategy in enumerate(reversed(self.strategies)):
             outcome = strategy.resume_sync(self._partials[k], outcome, args, kwargs)
@@ -138,6 +140,8 @@ class Pipeline:
 
     async def resume_async(self, first: Failure, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Async form of ``resume_sync``."""
+        if len(self.strategies) == 1:
+            return await self.strategies[0].resume_async(self._partials[0], first, args, kwargs)
         outcome: Any = first
         for k, strategy in enumerate(reversed(self.strategies)):
             outcome = await strategy.resume_async(self._partials[k], outcome, args, kwargs)
