@@ -7,16 +7,15 @@ The policy remembers which fields were given, so policies merge field by field
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
-from . import _backoff, _retry_after
-from ._errors import BulkheadFullError, CircuitOpenError
+from . import _backoff
 from ._retry_after import retry_after_from
+from ._retry_decision import Decider, make_decider
 from ._validate import (
     check_bool,
     check_callable,
@@ -30,12 +29,11 @@ from ._validate import (
 if TYPE_CHECKING:
     from ._retry import RetryResult
 
-__all__ = ["RetryFields", "RetryPolicy", "testing_switch"]
+__all__ = ["RetryFields", "RetryPolicy"]
 
 T = TypeVar("T")
 
 BackoffFn = Callable[[int, float], float]
-Decider = Callable[[int, BaseException | None, Any, float, float, float | None], float | None]
 
 
 class RetryFields(TypedDict, total=False):
@@ -69,21 +67,6 @@ _DEFAULTS: dict[str, Any] = {
     "on_retry": None,
     "rng": None,
 }
-_NOT_RETRIED_BY_DEFAULT = (CircuitOpenError, BulkheadFullError)
-
-
-class _TestingSwitch:
-    """Process-wide test switches (``resiliency.testing.instant`` / ``disabled``)."""
-
-    __slots__ = ("disabled", "instant", "lock")
-
-    def __init__(self) -> None:
-        self.instant = False
-        self.disabled = False
-        self.lock = threading.Lock()
-
-
-testing_switch = _TestingSwitch()
 
 
 @dataclass(frozen=True, init=False)
@@ -132,7 +115,7 @@ class RetryPolicy:
     fields_set: frozenset[str] = field(repr=False)
     _should_retry: Callable[[BaseException], bool] = field(repr=False, compare=False)
     _delay: Callable[..., float] | None = field(repr=False, compare=False)
-    _decider: Callable[..., float | None] = field(repr=False, compare=False)
+    _decider: Decider = field(repr=False, compare=False)
 
     def __init__(self, **fields: Unpack[RetryFields]) -> None:
         unknown = set(fields) - set(_DEFAULTS)
@@ -180,7 +163,7 @@ class RetryPolicy:
             raise TypeError(message("rng", "a random.Random or None", rng))
         put(self, "rng", rng)
         put(self, "fields_set", frozenset(fields))
-        put(self, "_decider", _make_decider(self))
+        put(self, "_decider", make_decider(self))
 
     # -- merging and presets -----------------------------------------------------------
 
@@ -294,80 +277,6 @@ class RetryPolicy:
             remaining: seconds left before the caller's deadline, or None.
         """
         return self._decider(attempt, error, result, previous, elapsed, remaining)
-
-
-def _make_decider(policy: RetryPolicy) -> Decider:
-    """Build ``next_delay`` as a closure over the policy's fields (read once, here)."""
-    switch = testing_switch
-    # Exception types are matched inline (no predicate call); the default excludes the
-    # rejections of breakers and bulkheads, which retrying would only prolong.
-    retry_on = policy.retry_on
-    should_retry: Any = None
-    retry_types: Any = ()
-    if isinstance(retry_on, type):
-        retry_types = retry_on
-    elif isinstance(retry_on, (tuple, list, set, frozenset)):
-        retry_types = tuple(retry_on)
-    else:
-        should_retry = policy._should_retry
-    excluded = _NOT_RETRIED_BY_DEFAULT if "retry_on" not in policy.fields_set else ()
-    retry_if_result = policy.retry_if_result
-    max_attempts = policy.max_attempts
-    formula = policy._delay
-    user_backoff: Any = None if formula is not None else policy.backoff
-    base, cap, multiplier = policy.base_delay, policy.max_delay, policy.multiplier
-    rng = policy.rng or _RANDOM
-    respect_retry_after, max_retry_after = policy.respect_retry_after, policy.max_retry_after
-    max_total_time = policy.max_total_time
-    clamp = _backoff.clamp_delay
-    hint_of = retry_after_from
-    zero_delay = formula is not None and (base == 0.0 or policy.backoff == "none")
-    plain_types = _retry_after.PLAIN_TYPES  # error classes known to carry no hint
-
-    def decide(
-        attempt: int,
-        error: BaseException | None,
-        result: Any,
-        previous: float,
-        elapsed: float,
-        remaining: float | None,
-    ) -> float | None:
-        if error is not None:
-            if should_retry is not None:
-                if not should_retry(error):
-                    return None
-            elif not isinstance(error, retry_types) or (excluded and isinstance(error, excluded)):
-                return None
-        elif retry_if_result is None or not retry_if_result(result):
-            return None
-        if attempt >= max_attempts or switch.disabled:
-            return None
-        if zero_delay:
-            delay = 0.0
-        elif formula is not None:
-            delay = formula(attempt, previous, base, cap, multiplier, rng)
-            if delay > cap:  # noqa: PLR1730 - a branch is cheaper than min() here
-                delay = cap
-        else:
-            delay = clamp(user_backoff(attempt, previous), cap)
-        if error is not None and respect_retry_after and not (type(error) in plain_types and not error.__dict__):
-            hint = hint_of(error)
-            if hint is not None:
-                if hint > max_retry_after:
-                    return None
-                delay = hint
-        if switch.instant:
-            return 0.0
-        if max_total_time is not None and elapsed + delay > max_total_time:
-            return None
-        if remaining is not None and delay >= remaining:
-            return None
-        return delay
-
-    return decide
-
-
-_RANDOM = random.Random()
 
 
 def _is_rate_limit_error(exc: BaseException) -> bool:

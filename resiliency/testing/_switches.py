@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .._retry_policy import testing_switch
+from .._retry_decision import testing_switch
 
 __all__ = ["disabled", "instant"]
 
