@@ -123,7 +123,10 @@ class RetryStrategy(Strategy):
         started = clock.monotonic() if self._policy.max_total_time is not None else None
         outcome = inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
+        failure, check_results = Failure, self._policy.retry_if_result is not None
         while True:
+            if type(outcome) is not failure and not check_results:
+                break  # a success nothing refuses: no decision to make
             delay = self._decide(attempt, outcome, previous, clock, started)
             if delay is None:
                 break
@@ -152,7 +155,10 @@ class RetryStrategy(Strategy):
         started = clock.monotonic() if self._policy.max_total_time is not None else None
         outcome = await inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
+        failure, check_results = Failure, self._policy.retry_if_result is not None
         while True:
+            if type(outcome) is not failure and not check_results:
+                break  # a success nothing refuses: no decision to make
             delay = self._decide(attempt, outcome, previous, clock, started)
             if delay is None:
                 break
