@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import wrapt
 
-from ._engine import Pipeline, Strategy, raise_failure
+from ._engine import Pipeline, Strategy, drive_async, drive_sync
 from ._outcome import Failure
 
 __all__ = ["Decorator", "Target", "apply_strategy", "describe", "is_async_callable", "pipeline_of"]
@@ -67,8 +67,7 @@ def _make_sync_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = chain(args, kwargs)
         if type(result) is failure:
-            error = result.error
-            del result  # no frame -> error -> traceback -> frame cycle
+            error, result = result.error, None  # see raise_failure
             try:
                 raise error
             finally:
@@ -85,8 +84,7 @@ def _make_async_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = await chain(args, kwargs)
         if type(result) is failure:
-            error = result.error
-            del result  # no frame -> error -> traceback -> frame cycle
+            error, result = result.error, None  # see raise_failure
             try:
                 raise error
             finally:
@@ -112,12 +110,9 @@ def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
         except Exception as exc:
             first = failure(exc)
         result = resume(first, args, kwargs)
-        # Drop the frame's references to the failures: the error's traceback holds this
-        # frame, and a frame holding the error would make a cycle for the GC to find.
-        del first
+        del first  # the first error's traceback holds this frame: no cycle back to it
         if type(result) is failure:
-            error = result.error
-            del result
+            error, result = result.error, None  # see raise_failure
             try:
                 raise error
             finally:
@@ -140,8 +135,7 @@ def _make_async_direct(pipeline: Pipeline) -> Callable[..., Any]:
         result = await resume(first, args, kwargs)
         del first  # see _make_sync_direct
         if type(result) is failure:
-            error = result.error
-            del result
+            error, result = result.error, None  # see raise_failure
             try:
                 raise error
             finally:
@@ -186,18 +180,12 @@ class _DescriptorWrapper(wrapt.FunctionWrapper):  # type: ignore[type-arg]
         if pipeline.is_async:
 
             async def call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-                result = await chain((instance, *args) if prepend_class else args, kwargs)
-                if type(result) is Failure:
-                    return raise_failure(result)
-                return result
+                return await drive_async(chain, (instance, *args) if prepend_class else args, kwargs)
 
         else:
 
             def call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:  # type: ignore[misc]
-                result = chain((instance, *args) if prepend_class else args, kwargs)
-                if type(result) is Failure:
-                    return raise_failure(result)
-                return result
+                return drive_sync(chain, (instance, *args) if prepend_class else args, kwargs)
 
         super().__init__(descriptor, call)  # type: ignore[arg-type]
         self._self_pipeline = pipeline

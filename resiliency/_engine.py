@@ -181,7 +181,15 @@ def _replay_async(first: Any, inner: AsyncLayer) -> AsyncLayer:
 
 
 def raise_failure(failure: Failure) -> NoReturn:
-    """Raise the exception a ``Failure`` holds, unchanged, without keeping a cycle."""
+    """Raise the exception a ``Failure`` holds, unchanged.
+
+    The error's traceback keeps the caller's frame alive; if that frame still holds the
+    ``Failure`` (a local), the two form a cycle that only the GC frees. The drivers and
+    the decorator wrappers therefore inline the idiom instead: take the error, set the
+    local to None, ``raise`` it in a ``try`` whose ``finally`` deletes it. (Frames below
+    the driver that held the outcome can still be kept by the traceback; the GC frees
+    those; no object leaks.)
+    """
     error = failure.error
     try:
         raise error
@@ -193,7 +201,11 @@ def drive_sync(chain: SyncLayer, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     """Run a sync chain; return its value or raise its exception."""
     result = chain(args, kwargs)
     if type(result) is Failure:
-        return raise_failure(result)
+        error, result = result.error, None  # no frame -> error -> traceback -> frame cycle
+        try:
+            raise error
+        finally:
+            del error
     return result
 
 
@@ -201,7 +213,11 @@ async def drive_async(chain: AsyncLayer, args: tuple[Any, ...], kwargs: dict[str
     """Run an async chain; return its value or raise its exception."""
     result = await chain(args, kwargs)
     if type(result) is Failure:
-        return raise_failure(result)
+        error, result = result.error, None  # no frame -> error -> traceback -> frame cycle
+        try:
+            raise error
+        finally:
+            del error
     return result
 
 

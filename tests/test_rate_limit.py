@@ -10,7 +10,7 @@ import inspect
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,25 +22,7 @@ from resiliency._deadline import push_deadline, reset_deadline
 from resiliency._rate_limit import RateLimiter, RateLimiterMetrics, RateLimitPolicy, TokenBucket, rate_limit
 from resiliency.testing import FakeClock, describe
 
-
-@pytest.fixture(autouse=True)
-def _no_leaked_threads() -> Iterator[None]:
-    """Every thread a test starts has ended when it ends (the count is back where it was).
-
-    Trio's own cached I/O worker ("Trio thread N", which anyio's trio test runner starts
-    on demand and keeps for 10 s of idleness) is not the test's and is left out.
-    """
-
-    def ours() -> set[threading.Thread]:
-        return {t for t in threading.enumerate() if not t.name.startswith("Trio thread")}
-
-    before = ours()
-    yield
-    deadline = time.monotonic() + 5.0
-    while ours() - before and time.monotonic() < deadline:
-        time.sleep(0.0005)
-    assert ours() - before == set(), "threads leaked"
-    assert len(ours()) <= len(before)
+pytestmark = pytest.mark.usefixtures("no_thread_leak_patient")  # every test, see conftest
 
 
 @pytest.fixture
