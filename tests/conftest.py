@@ -10,6 +10,14 @@ import pytest
 
 import resiliency
 
+# Real servers (redis-server, a Redis Cluster, prometheus, dnsmasq, uvicorn), one module each.
+pytest_plugins = [
+    "servers.redis_servers",
+    "servers.prometheus_server",
+    "servers.dns_server",
+    "servers.http_servers",
+]
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:

@@ -1,0 +1,1 @@
+"""Fixtures for dns_server (filled by the issue that needs them)."""

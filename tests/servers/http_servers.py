@@ -1,0 +1,1 @@
+"""Fixtures for http_servers (filled by the issue that needs them)."""

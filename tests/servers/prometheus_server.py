@@ -1,0 +1,1 @@
+"""Fixtures for prometheus_server (filled by the issue that needs them)."""

@@ -1,0 +1,1 @@
+"""Fixtures for redis_servers (filled by the issue that needs them)."""
