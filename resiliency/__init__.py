@@ -9,6 +9,9 @@ from ._bulkhead import Bulkhead as Bulkhead
 from ._bulkhead import BulkheadMetrics as BulkheadMetrics
 from ._bulkhead import BulkheadPolicy as BulkheadPolicy
 from ._bulkhead import bulkhead as bulkhead
+from ._cache_fallback import MemoryCache as MemoryCache
+from ._cache_fallback import cache_fallback as cache_fallback
+from ._chaos import chaos as chaos
 from ._circuit_breaker import CircuitBreaker as CircuitBreaker
 from ._circuit_breaker import CircuitBreakerMetrics as CircuitBreakerMetrics
 from ._circuit_breaker import CircuitBreakerPolicy as CircuitBreakerPolicy
@@ -25,6 +28,7 @@ from ._errors import ProviderAttemptError as ProviderAttemptError
 from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
+from ._errors import WriteDeferredError as WriteDeferredError
 from ._events import AllProvidersFailed as AllProvidersFailed
 from ._events import BulkheadRejected as BulkheadRejected
 from ._events import CallRecorded as CallRecorded
@@ -33,6 +37,7 @@ from ._events import Event as Event
 from ._events import ProviderFailed as ProviderFailed
 from ._events import ProviderSucceeded as ProviderSucceeded
 from ._events import RetryScheduled as RetryScheduled
+from ._events import ServedStale as ServedStale
 from ._events import TimeoutOccurred as TimeoutOccurred
 from ._failover import CallableProvider as CallableProvider
 from ._failover import FailoverGroup as FailoverGroup
@@ -49,6 +54,15 @@ from ._failover import provider_from_callable as provider_from_callable
 from ._fallback import FallbackPolicy as FallbackPolicy
 from ._fallback import fallback as fallback
 from ._health import HealthReport as HealthReport
+from ._idempotent import idempotent as idempotent
+from ._outbox import JsonSerializer as JsonSerializer
+from ._outbox import Outbox as Outbox
+from ._outbox import OutboxItem as OutboxItem
+from ._outbox import OutboxStats as OutboxStats
+from ._outbox import OutboxWorker as OutboxWorker
+from ._outbox import PickleSerializer as PickleSerializer
+from ._outbox import SqliteOutbox as SqliteOutbox
+from ._outbox import idempotency_key as idempotency_key
 from ._rate_limit import RateLimiter as RateLimiter
 from ._rate_limit import RateLimiterMetrics as RateLimiterMetrics
 from ._rate_limit import RateLimitPolicy as RateLimitPolicy
@@ -90,8 +104,15 @@ __all__ = [
     "GroupStats",
     "HealthReport",
     "Hooks",
+    "JsonSerializer",
+    "MemoryCache",
     "NoProviderError",
+    "Outbox",
+    "OutboxItem",
+    "OutboxStats",
+    "OutboxWorker",
     "Outcome",
+    "PickleSerializer",
     "PolicyConfig",
     "ProviderAttemptError",
     "ProviderContext",
@@ -109,14 +130,21 @@ __all__ = [
     "RetryPolicy",
     "RetryResult",
     "RetryScheduled",
+    "ServedStale",
+    "SqliteOutbox",
     "SystemClock",
     "TimeoutOccurred",
     "TimeoutPolicy",
+    "WriteDeferredError",
     "bulkhead",
+    "cache_fallback",
+    "chaos",
     "circuit_breaker",
     "execute",
     "failover_group",
     "fallback",
+    "idempotency_key",
+    "idempotent",
     "provider",
     "provider_from_callable",
     "rate_limit",

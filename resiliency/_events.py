@@ -18,6 +18,7 @@ __all__ = [
     "ProviderFailed",
     "ProviderSucceeded",
     "RetryScheduled",
+    "ServedStale",
     "TimeoutOccurred",
 ]
 
@@ -98,3 +99,12 @@ class AllProvidersFailed(Event):
 
     op: str
     attempts: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServedStale(Event):
+    """``@cache_fallback`` answered a failed call with a value stored ``age`` seconds ago."""
+
+    key: str
+    age: float
+    error: BaseException

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._engine import raise_failure
+from .._errors import AllProvidersFailedError
 from .._events import Event
 from .._outcome import Failure
 from .._timeout import TimeoutPolicy, TimeoutStrategy
@@ -106,17 +107,25 @@ class FailoverGroupView:
             AllProvidersFailedError: every provider failed; ``.attempts`` lists them.
             NoProviderError: no provider implements ``op``.
             ResiliencyTimeoutError: ``with_options(timeout=...)`` passed.
+            WriteDeferredError: a deferred op (``FailoverGroup(deferred_ops=...)``)
+                failed on every provider and was stored in the outbox.
         """
-        core = self._core
-        plan = self._plans.get(op) if self._version == core.version else None
-        if plan is None:
-            plan = self._plan(op)
-        if self._timer is None:
-            out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
-            if type(out) is Failure:
-                return raise_failure(out)
-            return out
-        return await self._run(sequential_async, (core.notifier, core.ring, op, plan, args, kwargs))
+        try:
+            core = self._core
+            plan = self._plans.get(op) if self._version == core.version else None
+            if plan is None:
+                plan = self._plan(op)
+            if self._timer is None:
+                out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
+                if type(out) is Failure:
+                    return raise_failure(out)
+                return out
+            return await self._run(sequential_async, (core.notifier, core.ring, op, plan, args, kwargs))
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            await deferral.defer_async(op, args, kwargs, error)
 
     async def execute_any(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Run ``op`` on every provider at once; the first success wins, the others are cancelled.
@@ -128,16 +137,22 @@ class FailoverGroupView:
             AllProvidersFailedError: every provider failed; ``.attempts`` in order.
             NoProviderError: no provider implements ``op``.
         """
-        core = self._core
-        plan = self._plan(op)
-        if not self._hedge_delay and _running_loop() is not None:
-            if self._timer is None:
-                out = await any_native(core.notifier, core.ring, op, plan, args, kwargs)
-                if type(out) is Failure:
-                    return raise_failure(out)
-                return out
-            return await self._run(any_native, (core.notifier, core.ring, op, plan, args, kwargs))
-        return await self._run(any_async, (core.notifier, core.ring, op, plan, args, kwargs, self._hedge_delay))
+        try:
+            core = self._core
+            plan = self._plan(op)
+            if not self._hedge_delay and _running_loop() is not None:
+                if self._timer is None:
+                    out = await any_native(core.notifier, core.ring, op, plan, args, kwargs)
+                    if type(out) is Failure:
+                        return raise_failure(out)
+                    return out
+                return await self._run(any_native, (core.notifier, core.ring, op, plan, args, kwargs))
+            return await self._run(any_async, (core.notifier, core.ring, op, plan, args, kwargs, self._hedge_delay))
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            await deferral.defer_async(op, args, kwargs, error)
 
     async def execute_all(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
         """Run ``op`` on every provider at once; return each ``Outcome``, in provider order.
@@ -174,8 +189,14 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute``.
             TypeError: a provider of ``op`` is async.
         """
-        core = self._core
-        return self._run_sync(sequential_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs))
+        try:
+            core = self._core
+            return self._run_sync(sequential_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs))
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            deferral.defer_sync(op, args, kwargs, error)
 
     def execute_any_sync(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Sync form of ``execute_any``: providers run on threads (at most 32 at once).
@@ -187,9 +208,15 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute_any``.
             TypeError: a provider of ``op`` is async.
         """
-        core = self._core
-        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._hedge_delay)
-        return self._run_sync(any_sync, params)
+        try:
+            core = self._core
+            params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._hedge_delay)
+            return self._run_sync(any_sync, params)
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            deferral.defer_sync(op, args, kwargs, error)
 
     def execute_all_sync(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
         """Sync form of ``execute_all``: providers run on threads (at most 32 at once).

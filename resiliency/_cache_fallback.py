@@ -1,0 +1,221 @@
+"""``@cache_fallback``: answer a failed call with the last good value, while it is fresh enough.
+
+Every success is stored under the call's key. When a call fails, the stored value is
+returned if it is younger than ``stale_ttl`` (a ``ServedStale`` event says so);
+otherwise the failure goes on unchanged. With ``ttl > 0`` a value younger than ``ttl``
+is served without calling at all (a read-through cache).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._clock import Clock, get_clock
+from ._decorators import Decorator, apply_strategy
+from ._engine import AsyncLayer, Strategy, SyncLayer
+from ._events import ServedStale
+from ._outcome import Failure
+from ._registry import Registry, default_registry
+from ._validate import check_callable, check_count, check_duration, message
+
+__all__ = ["Cache", "CacheFallbackPolicy", "CacheFallbackStrategy", "MemoryCache", "cache_fallback", "default_key"]
+
+
+class Cache(Protocol):
+    """Where ``@cache_fallback`` keeps values: ``(value, stored_at)`` by str key."""
+
+    def get(self, key: str) -> tuple[Any, float] | None:
+        """The value stored under ``key`` and when (the strategy's clock), or None."""
+        ...
+
+    def set(self, key: str, value: Any, stored_at: float) -> None:
+        """Store ``value`` under ``key``."""
+        ...
+
+
+class MemoryCache:
+    """A bounded in-process cache: the least recently used entry goes first.
+
+    Args:
+        max_entries: how many keys it holds at most.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries: int = check_count("max_entries", max_entries)
+        self._data: OrderedDict[str, tuple[Any, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Any, float] | None:
+        """Return ``(value, stored_at)`` for ``key`` (and mark it recently used), or None."""
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
+            return entry
+
+    def set(self, key: str, value: Any, stored_at: float) -> None:
+        """Store ``value``; evict the least recently used key past ``max_entries``."""
+        with self._lock:
+            self._data[key] = (value, stored_at)
+            self._data.move_to_end(key)
+            if len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"MemoryCache(max_entries={self.max_entries}, size={len(self._data)})"
+
+
+def default_key(*args: Any, **kwargs: Any) -> str:
+    """The default cache key: the ``repr`` of the arguments (keyword order ignored)."""
+    return repr((args, sorted(kwargs.items()))) if kwargs else repr(args)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheFallbackPolicy:
+    """The settings of ``@cache_fallback`` (see there)."""
+
+    ttl: float = 0.0
+    stale_ttl: float = 3600.0
+    key: Callable[..., str] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ttl", check_duration("ttl", self.ttl))
+        object.__setattr__(self, "stale_ttl", check_duration("stale_ttl", self.stale_ttl, allow_zero=False))
+        if self.ttl > self.stale_ttl:
+            raise ValueError(message("ttl", f"at most stale_ttl={self.stale_ttl}", self.ttl))
+        check_callable("key", self.key, allow_none=True)
+
+
+class CacheFallbackStrategy(Strategy):
+    """The cache-fallback strategy in a pipeline."""
+
+    __slots__ = ("_cache", "_clock", "_key", "_policy", "_registry", "name")
+    kind = "cache_fallback"
+
+    def __init__(
+        self, policy: CacheFallbackPolicy, cache: Cache, clock: Clock | None, registry: Registry, name: str | None
+    ) -> None:
+        self._policy = policy
+        self._cache = cache
+        self._clock = clock
+        self._registry = registry
+        self._key = policy.key or default_key
+        self.name = name
+
+    @property
+    def policy(self) -> CacheFallbackPolicy:
+        """The ``CacheFallbackPolicy``."""
+        return self._policy
+
+    def _now(self) -> float:
+        return (self._clock or get_clock()).monotonic()
+
+    def _fresh(self, key: str) -> tuple[bool, Any]:
+        """A value younger than ``ttl``, to serve without a call."""
+        entry = self._cache.get(key)
+        if entry is not None and self._now() - entry[1] < self._policy.ttl:
+            return True, entry[0]
+        return False, None
+
+    def _settle(self, key: str, outcome: Any) -> Any:
+        """Store a success; answer a failure with a value younger than ``stale_ttl``."""
+        if type(outcome) is not Failure:
+            self._cache.set(key, outcome, self._now())
+            return outcome
+        entry = self._cache.get(key)
+        if entry is None:
+            return outcome
+        age = self._now() - entry[1]
+        if age >= self._policy.stale_ttl:
+            return outcome
+        if self._registry.listeners:
+            self._registry.emit(ServedStale(self.name, key, age, outcome.error))
+        return entry[0]
+
+    def _make_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        key = self._key(*args, **kwargs)
+        if not isinstance(key, str):
+            raise TypeError(f"key must return a str (got {key!r})")
+        return key
+
+    def sync_layer(self, inner: SyncLayer) -> SyncLayer:
+        """Serve fresh values, store successes, answer failures with stale ones."""
+        read_through = self._policy.ttl > 0
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            key = self._make_key(args, kwargs)
+            if read_through:
+                hit, value = self._fresh(key)
+                if hit:
+                    return value
+            return self._settle(key, inner(args, kwargs))
+
+        return layer
+
+    def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
+        """Async form of ``sync_layer``."""
+        read_through = self._policy.ttl > 0
+
+        async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            key = self._make_key(args, kwargs)
+            if read_through:
+                hit, value = self._fresh(key)
+                if hit:
+                    return value
+            return self._settle(key, await inner(args, kwargs))
+
+        return layer
+
+
+def cache_fallback(
+    ttl: float = 0.0,
+    *,
+    stale_ttl: float = 3600.0,
+    key: Callable[..., str] | None = None,
+    cache: Cache | None = None,
+    max_entries: int = 10_000,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    name: str | None = None,
+) -> Decorator:
+    """Store each success; answer a failure with the stored value while it is younger than ``stale_ttl``.
+
+    Args:
+        ttl: seconds a stored value is served without calling (0, the default: every
+            call goes through, the cache only answers failures).
+        stale_ttl: seconds a stored value may answer a failure; an older one never is.
+        key: ``key(*args, **kwargs) -> str``; default: the repr of the arguments.
+        cache: a ``MemoryCache`` (default, ``max_entries`` big) or
+            ``resiliency.stores.redis.RedisCache``.
+        max_entries: size of the default ``MemoryCache``.
+        clock: the ``Clock`` that ages values (default: the process clock).
+        registry: where ``ServedStale`` events go (default ``resiliency.registry``).
+        name: the name events carry (default: the decorated callable's qualified name).
+
+    Raises:
+        TypeError, ValueError: a bad argument (at decoration).
+    """
+    policy = CacheFallbackPolicy(ttl, stale_ttl, key)
+    if cache is None:
+        cache = MemoryCache(max_entries)
+    elif not (callable(getattr(cache, "get", None)) and callable(getattr(cache, "set", None))):
+        raise TypeError(message("cache", "a cache with get(key) and set(key, value, stored_at)", cache))
+    reg = registry if registry is not None else default_registry
+
+    def decorate(target: Any) -> Any:
+        label = name if name is not None else getattr(target, "__qualname__", None)
+        return apply_strategy(target, CacheFallbackStrategy(policy, cache, clock, reg, label))
+
+    return decorate

@@ -1,0 +1,117 @@
+"""What an outbox holds: ``OutboxItem``, its states, and the serializers of arguments."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pickle
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+__all__ = ["STATES", "ItemState", "JsonSerializer", "OutboxItem", "PickleSerializer", "Serializer"]
+
+ItemState = Literal["pending", "in_flight", "done", "dead"]
+STATES: tuple[ItemState, ...] = ("pending", "in_flight", "done", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A deferred call, as stored.
+
+    Attributes:
+        id: the item id ``put`` returned.
+        op: the operation to run on the group.
+        args: positional arguments of the call.
+        kwargs: keyword arguments of the call.
+        key: the idempotency key handed to the provider (the item id when none was given).
+        attempts: how many times a worker tried it.
+        state: "pending", "in_flight", "done" or "dead".
+        last_error: the last failure, as ``"Type: message"``, or None.
+        created: wall-clock time (``time.time()``) of the ``put``.
+    """
+
+    id: str
+    op: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    key: str
+    attempts: int
+    state: ItemState
+    last_error: str | None
+    created: float
+
+
+class Serializer(Protocol):
+    """Turns a call's ``(args, kwargs)`` into bytes and back."""
+
+    def dumps(self, value: Any) -> bytes:
+        """Return ``value`` as bytes; raise ``TypeError`` or ``ValueError`` when it cannot."""
+        ...
+
+    def loads(self, data: bytes) -> Any:
+        """Return the value ``dumps`` was given."""
+        ...
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"JSON outbox arguments need str dict keys (got {list(value)!r})")
+        return {k: _encode(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(
+        f"cannot serialize {type(value).__name__} {value!r} as JSON: pass plain data (str, numbers, "
+        "bytes, lists, tuples, dicts) or build the outbox with serializer=PickleSerializer()"
+    )
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and "__bytes__" in value:
+            return base64.b64decode(value["__bytes__"])
+        if len(value) == 1 and "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+class JsonSerializer:
+    """JSON with ``bytes`` and ``tuple`` kept (the default): readable, safe to load."""
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode ``value``; ``TypeError`` for anything but plain data."""
+        return json.dumps(_encode(value), separators=(",", ":"), allow_nan=False).encode()
+
+    def loads(self, data: bytes) -> Any:
+        """Decode what ``dumps`` wrote."""
+        return _decode(json.loads(data))
+
+    def __repr__(self) -> str:
+        return "JsonSerializer()"
+
+
+class PickleSerializer:
+    """pickle: any picklable object. Only for outboxes whose file no one else can write."""
+
+    def dumps(self, value: Any) -> bytes:
+        """Pickle ``value``; ``TypeError`` (or pickle's error) when it cannot be."""
+        try:
+            return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError) as exc:
+            raise TypeError(f"cannot pickle outbox arguments: {exc}") from exc
+
+    def loads(self, data: bytes) -> Any:
+        """Unpickle what ``dumps`` wrote."""
+        return pickle.loads(data)  # the outbox file is the application's own
+
+    def __repr__(self) -> str:
+        return "PickleSerializer()"
