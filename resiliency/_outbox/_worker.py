@@ -76,6 +76,7 @@ class OutboxWorker:
         self.poll_interval: float = check_duration("poll_interval", poll_interval, allow_zero=False)
         self._rng = rng if rng is not None else random.Random()
         self._stop = threading.Event()
+        self._count_lock = threading.Lock()
         self.applied = 0
         self.failed = 0
 
@@ -85,9 +86,11 @@ class OutboxWorker:
         item_id, token, attempts = row[0], row[8], row[4]
         if error is None:
             self.outbox.backend.ack(item_id)
-            self.applied += 1
+            with self._count_lock:
+                self.applied += 1
             return
-        self.failed += 1
+        with self._count_lock:
+            self.failed += 1
         text = f"{type(error).__name__}: {error}"
         if attempts >= self.max_attempts:
             self.outbox.backend.nack(item_id, token, text, None)
