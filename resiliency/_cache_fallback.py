@@ -26,14 +26,18 @@ __all__ = ["Cache", "CacheFallbackPolicy", "CacheFallbackStrategy", "MemoryCache
 
 
 class Cache(Protocol):
-    """Where ``@cache_fallback`` keeps values: ``(value, stored_at)`` by str key."""
+    """Where ``@cache_fallback`` keeps values, by str key.
 
-    def get(self, key: str) -> tuple[Any, float] | None:
-        """The value stored under ``key`` and when (the strategy's clock), or None."""
+    ``now`` is the strategy's clock reading; a cache shared by processes may age
+    values by its own clock instead (``RedisCache`` uses the wall clock).
+    """
+
+    def get(self, key: str, now: float) -> tuple[Any, float] | None:
+        """Return ``(value, age in seconds)`` for ``key``, or None."""
         ...
 
-    def set(self, key: str, value: Any, stored_at: float) -> None:
-        """Store ``value`` under ``key``."""
+    def set(self, key: str, value: Any, now: float, keep_for: float) -> None:
+        """Store ``value`` under ``key``; it need not be kept past ``keep_for`` seconds."""
         ...
 
 
@@ -49,18 +53,19 @@ class MemoryCache:
         self._data: OrderedDict[str, tuple[Any, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[Any, float] | None:
-        """Return ``(value, stored_at)`` for ``key`` (and mark it recently used), or None."""
+    def get(self, key: str, now: float) -> tuple[Any, float] | None:
+        """Return ``(value, age)`` for ``key`` (and mark it recently used), or None."""
         with self._lock:
             entry = self._data.get(key)
-            if entry is not None:
-                self._data.move_to_end(key)
-            return entry
+            if entry is None:
+                return None
+            self._data.move_to_end(key)
+        return entry[0], now - entry[1]
 
-    def set(self, key: str, value: Any, stored_at: float) -> None:
+    def set(self, key: str, value: Any, now: float, keep_for: float = float("inf")) -> None:
         """Store ``value``; evict the least recently used key past ``max_entries``."""
         with self._lock:
-            self._data[key] = (value, stored_at)
+            self._data[key] = (value, now)
             self._data.move_to_end(key)
             if len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
@@ -124,20 +129,20 @@ class CacheFallbackStrategy(Strategy):
 
     def _fresh(self, key: str) -> tuple[bool, Any]:
         """A value younger than ``ttl``, to serve without a call."""
-        entry = self._cache.get(key)
-        if entry is not None and self._now() - entry[1] < self._policy.ttl:
+        entry = self._cache.get(key, self._now())
+        if entry is not None and entry[1] < self._policy.ttl:
             return True, entry[0]
         return False, None
 
     def _settle(self, key: str, outcome: Any) -> Any:
         """Store a success; answer a failure with a value younger than ``stale_ttl``."""
         if type(outcome) is not Failure:
-            self._cache.set(key, outcome, self._now())
+            self._cache.set(key, outcome, self._now(), self._policy.stale_ttl)
             return outcome
-        entry = self._cache.get(key)
+        entry = self._cache.get(key, self._now())
         if entry is None:
             return outcome
-        age = self._now() - entry[1]
+        age = entry[1]
         if age >= self._policy.stale_ttl:
             return outcome
         if self._registry.listeners:
@@ -211,7 +216,7 @@ def cache_fallback(
     if cache is None:
         cache = MemoryCache(max_entries)
     elif not (callable(getattr(cache, "get", None)) and callable(getattr(cache, "set", None))):
-        raise TypeError(message("cache", "a cache with get(key) and set(key, value, stored_at)", cache))
+        raise TypeError(message("cache", "a cache with get(key, now) and set(key, value, now, keep_for)", cache))
     reg = registry if registry is not None else default_registry
 
     def decorate(target: Any) -> Any:

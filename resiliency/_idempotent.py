@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -21,9 +21,15 @@ from ._decorators import Decorator, apply_strategy
 from ._engine import AsyncLayer, Strategy, SyncLayer
 from ._outbox import idempotency_key
 from ._outcome import Failure
-from ._validate import check_bool, check_callable, check_duration
+from ._validate import check_bool, check_callable, check_duration, message
 
-__all__ = ["IdempotencyPolicy", "IdempotentStrategy", "MemoryIdempotencyStore", "idempotent"]
+__all__ = [
+    "IdempotencyPolicy",
+    "IdempotencyStore",
+    "IdempotentStrategy",
+    "MemoryIdempotencyStore",
+    "idempotent",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +53,39 @@ class _Entry:
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
-        self.expires = float("inf")
+        self.expires = _NEVER
+
+
+_NEVER = float("inf")
+Answer = tuple[Any, "BaseException | None"]
+
+
+class IdempotencyStore(Protocol):
+    """Where ``@idempotent`` takes keys and keeps answers.
+
+    ``begin(key)`` returns ``(True, token)`` to the one caller that must run (it then
+    calls ``finish``), or ``(False, (value, error))``: the kept answer, after waiting
+    for a running holder when there is one.
+    """
+
+    def begin(self, key: str) -> tuple[bool, Any]:
+        """Take ``key`` or return its answer (waits while another caller holds it)."""
+        ...
+
+    async def abegin(self, key: str) -> tuple[bool, Any]:
+        """Async form of ``begin``."""
+        ...
+
+    def finish(self, key: str, token: Any, value: Any, error: BaseException | None, keep: bool, ttl: float) -> None:
+        """Keep the answer ``ttl`` seconds (``keep``), or free the key."""
+        ...
 
 
 class MemoryIdempotencyStore:
     """Keys and answers of one process (the default store of ``@idempotent``).
 
-    ``begin(key)`` returns ``(entry, True)`` to the caller that must run, ``(entry,
-    False)`` to callers that wait for ``entry.done`` and read its answer.
+    Args:
+        clock: the ``Clock`` that ages answers (default: the process clock).
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -65,8 +96,7 @@ class MemoryIdempotencyStore:
     def _now(self) -> float:
         return (self._clock or get_clock()).monotonic()
 
-    def begin(self, key: str) -> tuple[_Entry, bool]:
-        """Find or take ``key``."""
+    def _take(self, key: str) -> tuple[_Entry, bool]:
         now = self._now()
         with self._lock:
             entry = self._entries.get(key)
@@ -75,8 +105,32 @@ class MemoryIdempotencyStore:
             entry = self._entries[key] = _Entry()
             return entry, True
 
-    def finish(self, key: str, entry: _Entry, value: Any, error: BaseException | None, keep: bool, ttl: float) -> None:
+    def begin(self, key: str) -> tuple[bool, Any]:
+        """Take ``key``, or wait for its holder and return the kept answer."""
+        while True:
+            entry, mine = self._take(key)
+            if mine:
+                return True, entry
+            entry.done.wait()
+            if entry.expires != _NEVER:  # kept; else the holder failed and freed the key
+                return False, (entry.value, entry.error)
+
+    async def abegin(self, key: str) -> tuple[bool, Any]:
+        """Async form of ``begin``: a waiter polls (threads and event loops may share a key)."""
+        while True:
+            entry, mine = self._take(key)
+            if mine:
+                return True, entry
+            pause = 0.0005
+            while not entry.done.is_set():
+                await anyio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+            if entry.expires != _NEVER:
+                return False, (entry.value, entry.error)
+
+    def finish(self, key: str, token: Any, value: Any, error: BaseException | None, keep: bool, ttl: float) -> None:
         """Record the answer; keep it ``ttl`` seconds, or forget the key (``keep`` false)."""
+        entry: _Entry = token
         entry.value, entry.error = value, error
         with self._lock:
             if keep:
@@ -99,7 +153,7 @@ class IdempotentStrategy(Strategy):
     __slots__ = ("_policy", "_store")
     kind = "idempotent"
 
-    def __init__(self, policy: IdempotencyPolicy, store: MemoryIdempotencyStore) -> None:
+    def __init__(self, policy: IdempotencyPolicy, store: IdempotencyStore) -> None:
         self._policy = policy
         self._store = store
 
@@ -117,16 +171,19 @@ class IdempotentStrategy(Strategy):
             raise TypeError(f"key must return a str (got {key!r})")
         return key
 
-    def _answer(self, entry: _Entry) -> Any:
-        return Failure(entry.error) if entry.error is not None else entry.value
+    def _answer_of(self, outcome: Any) -> tuple[Any, BaseException | None, bool, float]:
+        """``(value, error, keep, ttl)`` for the store's ``finish``."""
+        if type(outcome) is Failure:
+            return None, outcome.error, self._policy.store_errors, self._policy.ttl
+        return outcome, None, True, self._policy.ttl
 
-    def _finish(self, key: str, entry: _Entry, outcome: Any) -> Any:
-        failed = type(outcome) is Failure
-        keep = not failed or self._policy.store_errors
-        self._store.finish(
-            key, entry, None if failed else outcome, outcome.error if failed else None, keep, self._policy.ttl
-        )
-        return outcome
+    def _finish(self, key: str, token: Any, outcome: Any) -> None:
+        self._store.finish(key, token, *self._answer_of(outcome))
+
+    @staticmethod
+    def _answer(answer: Answer) -> Any:
+        value, error = answer
+        return Failure(error) if error is not None else value
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Run once per key; wait for a running call with the same key."""
@@ -135,48 +192,38 @@ class IdempotentStrategy(Strategy):
             key = self._key(args, kwargs)
             if key is None:
                 return inner(args, kwargs)
-            while True:
-                entry, mine = self._store.begin(key)
-                if mine:
-                    outcome: Any = Failure(RuntimeError("idempotent call did not finish"))
-                    try:
-                        outcome = inner(args, kwargs)
-                    finally:
-                        self._finish(key, entry, outcome)
-                    return outcome
-                entry.done.wait()
-                if self._kept(entry):
-                    return self._answer(entry)
-                # the holder failed without keeping its error: run again
+            mine, got = self._store.begin(key)
+            if not mine:
+                return self._answer(got)
+            outcome: Any = Failure(RuntimeError("idempotent call did not finish"))
+            try:
+                outcome = inner(args, kwargs)
+            finally:
+                self._finish(key, got, outcome)
+            return outcome
 
         return layer
 
-    @staticmethod
-    def _kept(entry: _Entry) -> bool:
-        return entry.expires != float("inf")
-
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
-        """Async form: waiting callers poll the entry (threads and loops may share a key)."""
+        """Async form of ``sync_layer``."""
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             key = self._key(args, kwargs)
             if key is None:
                 return await inner(args, kwargs)
-            while True:
-                entry, mine = self._store.begin(key)
-                if mine:
-                    outcome: Any = Failure(RuntimeError("idempotent call did not finish"))
-                    try:
-                        outcome = await inner(args, kwargs)
-                    finally:
-                        self._finish(key, entry, outcome)
-                    return outcome
-                pause = 0.0005
-                while not entry.done.is_set():
-                    await anyio.sleep(pause)
-                    pause = min(pause * 2, 0.05)
-                if self._kept(entry):
-                    return self._answer(entry)
+            mine, got = await self._store.abegin(key)
+            if not mine:
+                return self._answer(got)
+            outcome: Any = Failure(RuntimeError("idempotent call did not finish"))
+            try:
+                outcome = await inner(args, kwargs)
+            finally:
+                finish_async = getattr(self._store, "afinish", None)
+                if finish_async is None:
+                    self._finish(key, got, outcome)
+                else:
+                    await finish_async(key, got, *self._answer_of(outcome))
+            return outcome
 
         return layer
 
@@ -185,7 +232,7 @@ def idempotent(
     key: Callable[..., str] | None = None,
     *,
     ttl: float = 86400.0,
-    store: MemoryIdempotencyStore | None = None,
+    store: IdempotencyStore | None = None,
     store_errors: bool = False,
 ) -> Decorator:
     """Run a call once per idempotency key; repeat the answer to later calls with the key.
@@ -205,5 +252,9 @@ def idempotent(
             time when ``key`` does not return a str.
     """
     policy = IdempotencyPolicy(key, ttl, store_errors)
-    strategy = IdempotentStrategy(policy, store if store is not None else MemoryIdempotencyStore())
+    if store is None:
+        store = MemoryIdempotencyStore()
+    elif not all(callable(getattr(store, m, None)) for m in ("begin", "abegin", "finish")):
+        raise TypeError(message("store", "an idempotency store (MemoryIdempotencyStore, RedisIdempotencyStore)", store))
+    strategy = IdempotentStrategy(policy, store)
     return lambda target: apply_strategy(target, strategy)

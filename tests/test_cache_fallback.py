@@ -110,9 +110,9 @@ def test_memory_cache_drops_the_least_recently_used() -> None:
     cache = MemoryCache(max_entries=2)
     cache.set("a", 1, 0.0)
     cache.set("b", 2, 0.0)
-    assert cache.get("a") == (1, 0.0)  # "a" is now the most recent
+    assert cache.get("a", 5.0) == (1, 5.0)  # "a" is now the most recent; 5 s old
     cache.set("c", 3, 0.0)
-    assert cache.get("b") is None
+    assert cache.get("b", 5.0) is None
     assert len(cache) == 2
 
 

@@ -241,9 +241,7 @@ async def test_drain_applies_through_async_execute(registry: resiliency.Registry
     assert outbox.stats().done == 20
 
 
-def test_a_failing_item_is_retried_then_goes_to_the_dead_letters(
-    registry: resiliency.Registry, outbox: Outbox
-) -> None:
+def test_a_failing_item_is_retried_then_goes_to_the_dead_letters(registry: resiliency.Registry, outbox: Outbox) -> None:
     store = Store(up=False)
     group = make_group(registry, outbox, store)
     outbox.put("upload", ("a", b"x"))
