@@ -111,9 +111,9 @@ def test_critical_must_be_a_bool(registry: Registry) -> None:
     with pytest.raises(TypeError, match="critical must be a bool"):
         CircuitBreaker("x", registry=registry, critical=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="critical must be a bool"):
-        circuit_breaker("x", registry=registry, critical="yes")  # type: ignore[arg-type]
+        circuit_breaker("x", registry=registry, critical="yes")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="critical="):
-        circuit_breaker(CircuitBreaker(), critical=True)  # type: ignore[call-overload]
+        circuit_breaker(CircuitBreaker(), critical=True)
     with pytest.raises(TypeError, match="critical must be a bool"):
         FailoverGroup("g", registry=registry, critical=None)  # type: ignore[arg-type]
 
