@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -49,6 +50,10 @@ def test_demo_runs_every_scenario_and_exits_zero(
     assert "narrowed to two providers" in out
     # the servers' summary tells abandoned requests (cancelled losers) from served ones
     assert "abandoned (not served)" in out
+    counts = re.findall(r"received (\d+): (\d+) answered ok, (\d+) answered with an error, (\d+) abandoned", out)
+    assert len(counts) == 3
+    for received, ok, failed, abandoned in counts:  # every request is in exactly one column
+        assert int(received) == int(ok) + int(failed) + int(abandoned)
     assert threading.active_count() <= threads_before + 1  # servers stopped
 
 

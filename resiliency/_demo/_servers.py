@@ -55,6 +55,11 @@ class _Stats:
         with self.lock:
             setattr(self, what, getattr(self, what) + 1)
 
+    def in_flight(self) -> int:
+        """Requests received and not yet answered or abandoned."""
+        with self.lock:
+            return self.requests - self.ok - self.failures - self.abandoned
+
 
 def _hung_up(sock: socket.socket) -> bool:
     """Whether the client closed its side: readable at once, and reading gives EOF.
@@ -102,8 +107,15 @@ class ProviderServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
+    def stop(self, settle: float = 2.0) -> None:
+        """Stop serving and close the socket.
+
+        Waits up to ``settle`` seconds for requests still being handled (a slow answer
+        to a client that already gave up), so the counts add up.
+        """
+        deadline = time.monotonic() + settle
+        while self.stats.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.005)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=2)
