@@ -135,7 +135,7 @@ def test_a_narrowed_view_drops_the_rows_left_out() -> None:
 
 @pytest.mark.anyio
 async def test_a_request_the_client_gave_up_on_is_abandoned_not_served() -> None:
-    server = ProviderServer("r2", Fault("slow", latency=0.2)).start()
+    server = ProviderServer("r2", Fault("slow", latency=0.3)).start()
     try:
         async with httpx.AsyncClient() as client:
             with anyio.move_on_after(0.02):  # a loser of a race: cancelled mid-request
