@@ -104,7 +104,8 @@ class FailoverGroupView:
 
         Raises:
             AllProvidersFailedError: every provider failed; ``.attempts`` lists them.
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
             ResiliencyTimeoutError: ``with_options(timeout=...)`` passed.
         """
         core = self._core
@@ -126,7 +127,8 @@ class FailoverGroupView:
 
         Raises:
             AllProvidersFailedError: every provider failed; ``.attempts`` in order.
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
         """
         core = self._core
         plan = self._plan(op)
@@ -145,7 +147,8 @@ class FailoverGroupView:
         Never raises for a provider's failure: it is in its ``Outcome``.
 
         Raises:
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
         """
         core = self._core
         plan = self._plan(op)
@@ -195,7 +198,8 @@ class FailoverGroupView:
         """Sync form of ``execute_all``: providers run on threads (at most 32 at once).
 
         Raises:
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
             TypeError: a provider of ``op`` is async.
         """
         core = self._core
