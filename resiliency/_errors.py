@@ -12,6 +12,8 @@ The tree::
         ├── NoProviderError                  NO_PROVIDER      (also LookupError)
         ├── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
         └── WriteDeferredError               DEFERRED
+        └── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
+            └── NoProviderError              NO_PROVIDER      (also LookupError)
 
 A rejection raises a fresh instance every time; an error from the user's function is
 never wrapped on the way out of a strategy, it is re-raised unchanged.
@@ -187,12 +189,6 @@ class ProviderAttemptError(ResiliencyError):
         return (type(self), (self.provider, self.op, self.attempt, self.error), self.__dict__)
 
 
-class NoProviderError(ResiliencyError, LookupError):
-    """No provider in the group implements the op (or none is left after narrowing)."""
-
-    code: ClassVar[str] = "NO_PROVIDER"
-
-
 class AllProvidersFailedError(ResiliencyError, ExceptionGroup):
     """Every provider failed the op; an ``ExceptionGroup`` of their errors.
 
@@ -252,3 +248,41 @@ class WriteDeferredError(ResiliencyError):
 
     def __str__(self) -> str:
         return f"op {self.op!r} failed on every provider and was deferred to the outbox as item {self.item_id}"
+
+
+class NoProviderError(AllProvidersFailedError, LookupError):
+    """No provider could run the op: none implements it, or none is left after narrowing.
+
+    An ``AllProvidersFailedError`` with no attempts (seed 000: a call whose filtered
+    providers are all incompatible fails at once with ``AllProvidersFailedError``), and
+    a ``LookupError``. Its one sub-exception is a ``LookupError`` with the same reason.
+
+    Args:
+        reason: the message: why no provider could run the op.
+        op: the operation ("" when unknown).
+
+    Attributes:
+        op: the operation.
+        attempts: always empty: no provider was tried.
+    """
+
+    code: ClassVar[str] = "NO_PROVIDER"
+
+    def __new__(cls, reason: str, op: str = "") -> Self:
+        self = ExceptionGroup.__new__(cls, reason, [LookupError(reason)])
+        self.op = op
+        self.attempts = []
+        return self
+
+    def __init__(self, reason: str, op: str = "") -> None:
+        pass
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.op), self.__dict__)
+
+    def derive(self, excs: Sequence[Exception]) -> ExceptionGroup[Exception]:  # type: ignore[override]
+        """Build the split group ``except*`` hands over: the same reason and op."""
+        return NoProviderError(self.message, self.op)

@@ -121,11 +121,13 @@ class Registry:
     # -- health --------------------------------------------------------------------
 
     def health(self) -> HealthReport:
-        """Return a ``HealthReport`` of the named breakers and bulkheads.
+        """Return a ``HealthReport`` of the named breakers, bulkheads and failover groups.
 
-        "unhealthy" when there is at least one breaker and every breaker is open;
-        "degraded" when a breaker is open or half-open or a bulkhead is saturated (no
-        free slot, and callers waiting or no queue); "healthy" otherwise.
+        "unhealthy" when a breaker marked ``critical=True`` is open or a group marked
+        ``critical=True`` cannot run an op (every provider's breaker open); "degraded"
+        when any breaker is open or half-open, a bulkhead is saturated (no free slot,
+        and callers waiting or no queue) or a group cannot run an op; "healthy"
+        otherwise.
         """
         from ._health import check_health
 

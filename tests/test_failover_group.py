@@ -649,3 +649,189 @@ def test_failover_group_bad_input() -> None:
 
     with pytest.raises(TypeError, match="function or an instance method"):
         failover_group("g")(staticmethod(lambda: None))
+
+
+# -- issue 9: nothing left to run is AllProvidersFailedError (item 2) -----------------------
+
+
+class S3Like:
+    """One provider class whose instances can join a group under several names."""
+
+    def __init__(self, region: str, log: list[str]) -> None:
+        self.region = region
+        self.log = log
+
+    @provider("s3", op="upload")
+    def upload(self, key: str) -> str:
+        self.log.append(self.region)
+        if self.region == "down":
+            raise ConnectionError(f"{self.region} down")
+        return f"{self.region}:{key}"
+
+
+def gcs_without_presign(group: FailoverGroup, log: list[str]) -> None:
+    @provider("gcs", op="upload", group=group)
+    def upload(key: str) -> str:
+        log.append("gcs")
+        return f"gcs:{key}"
+
+    @provider("s3", op="presign", group=group)
+    def presign(key: str) -> str:
+        log.append("s3")
+        return f"s3:{key}"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["execute", "execute_any", "execute_all"])
+async def test_narrowed_to_providers_lacking_the_op_is_all_providers_failed(registry: Registry, mode: str) -> None:
+    clock = FakeClock()
+    group = make_group(registry, clock=clock)
+    log: list[str] = []
+    gcs_without_presign(group, log)
+    view = group.with_options(providers=["gcs"])
+    with pytest.raises(AllProvidersFailedError) as info:
+        await getattr(view, mode)("presign", "k")
+    error = info.value
+    assert isinstance(error, NoProviderError)
+    assert isinstance(error, LookupError)
+    assert error.attempts == []
+    assert error.op == "presign"
+    assert error.code == "NO_PROVIDER"
+    assert "no provider for op 'presign' is left in group 'storage' after narrowing to ['gcs']" in str(error)
+    assert "(providers of 'presign': s3)" in str(error)
+    assert log == []  # no provider ran
+    assert clock.monotonic() == 0.0  # and no time passed: it failed at once
+
+
+@pytest.mark.parametrize("mode", ["execute_sync", "execute_any_sync", "execute_all_sync"])
+def test_sync_unknown_op_is_all_providers_failed(registry: Registry, mode: str) -> None:
+    group = make_group(registry)
+    gcs_without_presign(group, [])
+    with pytest.raises(AllProvidersFailedError, match=r"group 'storage' has no provider for op 'nope'") as info:
+        getattr(group, mode)("nope")
+    assert info.value.attempts == []
+    with pytest.raises(LookupError):  # still a LookupError, as before
+        getattr(group, mode)("nope")
+
+
+def test_no_provider_error_pickles_with_its_reason(registry: Registry) -> None:
+    import copy
+    import pickle
+
+    group = make_group(registry)
+    gcs_without_presign(group, [])
+    with pytest.raises(NoProviderError) as info:
+        group.execute_sync("nope")
+    for twin in (pickle.loads(pickle.dumps(info.value)), copy.deepcopy(info.value)):
+        assert type(twin) is NoProviderError
+        assert (str(twin), twin.op, twin.attempts) == (str(info.value), "nope", [])
+
+
+# -- issue 9: a failed register changes nothing (item 6) ------------------------------------
+
+
+def test_register_with_a_duplicate_name_registers_nothing(registry: Registry) -> None:
+    group = make_group(registry)
+    log: list[str] = []
+    with pytest.raises(ValueError, match="provider name 's3' is already used in group 'storage'"):
+        group.register(S3Like("eu", log), S3Like("us", log))
+    assert group.providers == []
+    with pytest.raises(NoProviderError):
+        group.execute_sync("upload", "k")
+
+
+def test_register_refusing_a_later_object_keeps_the_earlier_out(registry: Registry) -> None:
+    group = make_group(registry)
+    with pytest.raises(TypeError, match="has no @provider methods"):
+        group.register(S3Like("eu", []), object())
+    with pytest.raises(TypeError, match="not the class"):
+        group.register(S3Like("eu", []), S3Like)
+    assert group.providers == []
+    group.register(S3Like("eu", []))  # nothing was half-registered: the name is free
+    assert group.providers == ["s3"]
+
+
+# -- issue 9: one provider class, two instances (item 7) ------------------------------------
+
+
+def test_register_names_each_instance_of_one_class(registry: Registry) -> None:
+    group = make_group(
+        registry,
+        policy=PolicyConfig(per_provider={"s3-eu": RetryPolicy(max_attempts=2)}),
+        clock=FakeClock(),
+    )
+    log: list[str] = []
+    group.register(S3Like("down", log), name="s3-eu")
+    group.register(S3Like("us", log), name="s3-us")
+    assert group.providers == ["s3-eu", "s3-us"]
+    assert group.execute_sync("upload", "k") == "us:k"
+    assert log == ["down", "down", "us"]  # per_provider policies use the registered name
+    assert [(s.provider, s.failures, s.successes) for s in group.stats().entries] == [
+        ("s3-eu", 2, 0),
+        ("s3-us", 0, 1),
+    ]
+
+
+def test_provider_name_attribute_names_the_instance(registry: Registry) -> None:
+    class Regional(S3Like):
+        def __init__(self, region: str, log: list[str]) -> None:
+            super().__init__(region, log)
+            self.provider_name = f"s3-{region}"
+
+    group = make_group(registry)
+    log: list[str] = []
+    group.register(Regional("down", log), Regional("eu", log))
+    assert group.providers == ["s3-down", "s3-eu"]
+    with pytest.raises(AllProvidersFailedError) as info:
+        group.with_options(providers=["s3-down"]).execute_sync("upload", "k")
+    assert [a.provider for a in info.value.attempts] == ["s3-down"]
+    other = make_group(registry, "other")
+    other.register(Regional("eu", log), name="eu-main")  # name= wins over provider_name
+    assert other.providers == ["eu-main"]
+
+
+def test_register_name_errors(registry: Registry) -> None:
+    group = make_group(registry)
+    with pytest.raises(TypeError, match="names one provider object"):
+        group.register(S3Like("eu", []), S3Like("us", []), name="s3")
+    with pytest.raises(TypeError, match="name must be a non-empty str"):
+        group.register(S3Like("eu", []), name="")
+
+    class BadName(S3Like):
+        provider_name = 3
+
+    with pytest.raises(TypeError, match=r"BadName.provider_name must be a non-empty str or None \(got 3\)"):
+        group.register(BadName("eu", []))
+
+    class TwoNames:
+        @provider("a", op="x")
+        def x(self) -> None: ...
+
+        @provider("b", op="y")
+        def y(self) -> None: ...
+
+    with pytest.raises(ValueError, match=r"several provider names \['a', 'b'\]"):
+        group.register(TwoNames(), name="both")
+    assert group.providers == []
+
+
+# -- issue 9: each sub-exception says where it came from (item 12) --------------------------
+
+
+def test_each_sub_exception_has_a_note_naming_provider_op_and_attempt(registry: Registry) -> None:
+    twice = PolicyConfig(per_provider={"a": RetryPolicy(max_attempts=2)})
+    group = make_group(registry, policy=twice, clock=FakeClock())
+    log: list[str] = []
+    group.register(Recorder.make(group, "a", log, fail=True), Recorder.make(group, "b", log, fail=True))
+    with pytest.raises(AllProvidersFailedError) as info:
+        group.execute_sync("upload_sync", "k")
+    notes = [getattr(e, "__notes__", None) for e in info.value.exceptions]
+    assert notes == [
+        ["failover group 'storage': provider 'a', op 'upload_sync', attempt 1"],
+        ["failover group 'storage': provider 'a', op 'upload_sync', attempt 2"],
+        ["failover group 'storage': provider 'b', op 'upload_sync', attempt 1"],
+    ]
+    import traceback
+
+    text = "".join(traceback.format_exception(info.value))
+    assert "provider 'b', op 'upload_sync', attempt 1" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -120,11 +121,89 @@ def test_policy_argument_beats_retry_under_provider_field_by_field(registry: Reg
     assert [a.attempt for a in info.value.attempts] == [1, 2]
 
 
-def test_resolve_and_library_defaults() -> None:
+def test_resolve_field_by_field() -> None:
     config = PolicyConfig(default=RetryPolicy(base_delay=1.0), per_op={"op": RetryPolicy(max_attempts=9)})
     resolved = config.resolve("p", "op", RetryPolicy(backoff="linear", max_attempts=4))
     assert (resolved.max_attempts, resolved.backoff, resolved.base_delay) == (9, "linear", 1.0)
-    assert PolicyConfig().resolve("p", "op").max_attempts == RetryPolicy().max_attempts
+
+
+# -- the seed's group defaults (issue 9, item 1) ------------------------------------------
+
+
+def test_group_defaults_are_the_seeds_one_attempt_full_jitter() -> None:
+    resolved = PolicyConfig().resolve("p", "op")
+    assert (resolved.max_attempts, resolved.backoff, resolved.base_delay, resolved.max_delay) == (
+        1,
+        "full_jitter",
+        0.2,
+        5.0,
+    )
+
+
+def test_group_defaults_fill_the_fields_no_layer_sets() -> None:
+    resolved = PolicyConfig(per_op={"op": RetryPolicy(max_attempts=4)}).resolve("p", "op")
+    assert (resolved.max_attempts, resolved.backoff, resolved.base_delay, resolved.max_delay) == (
+        4,
+        "full_jitter",
+        0.2,
+        5.0,
+    )
+
+
+def test_a_base_delay_above_the_default_cap_lifts_the_cap() -> None:
+    resolved = PolicyConfig(default=RetryPolicy(max_attempts=2, base_delay=8.0)).resolve("p", "op")
+    assert (resolved.base_delay, resolved.max_delay) == (8.0, 8.0)
+
+
+def test_group_without_policy_moves_on_at_once(registry: Registry) -> None:
+    clock = FakeClock()
+    group = FailoverGroup("g", registry=registry, clock=clock)
+    calls: list[str] = []
+
+    @provider("a", op="op", group=group)
+    def a() -> str:
+        calls.append("a")
+        raise ConnectionError("a down")
+
+    @provider("b", op="op", group=group)
+    def b() -> str:
+        calls.append("b")
+        return "b"
+
+    assert group.execute_sync("op") == "b"
+    assert calls == ["a", "b"]  # one attempt at a, no retry
+    assert clock.sleeps == []  # and no backoff before b
+
+
+def test_group_default_retries_use_full_jitter_up_to_the_cap(registry: Registry) -> None:
+    clock = FakeClock()
+    config = PolicyConfig(default=RetryPolicy(max_attempts=6, rng=random.Random(7)))
+    group = FailoverGroup("g", policy=config, registry=registry, clock=clock)
+
+    @provider("a", op="op", group=group)
+    def a() -> None:
+        raise ConnectionError("a down")
+
+    with pytest.raises(AllProvidersFailedError):
+        group.execute_sync("op")
+    # Full jitter: uniform in [0, min(5 s, 0.2 s * 2 ** (n - 1))], drawn from the policy's rng.
+    same = random.Random(7)
+    assert clock.sleeps == pytest.approx([same.uniform(0.0, min(5.0, 0.2 * 2**n)) for n in range(5)])
+
+
+def test_a_retry_under_provider_asks_for_retries(registry: Registry) -> None:
+    group = FailoverGroup("g", registry=registry, clock=FakeClock())
+    calls: list[int] = []
+
+    @provider("a", op="op", group=group)
+    @retry
+    def a() -> None:
+        calls.append(1)
+        raise ConnectionError("a down")
+
+    with pytest.raises(AllProvidersFailedError):
+        group.execute_sync("op")
+    assert len(calls) == RetryPolicy().max_attempts  # a bare @retry keeps its 3 attempts
 
 
 def test_policy_config_validation() -> None:

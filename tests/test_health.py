@@ -8,7 +8,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from resiliency import Bulkhead, CircuitBreaker, CircuitState, HealthReport, Registry
+from resiliency import (
+    Bulkhead,
+    CircuitBreaker,
+    CircuitState,
+    FailoverGroup,
+    HealthReport,
+    Registry,
+    circuit_breaker,
+    provider,
+)
 from resiliency.testing import FakeClock
 
 
@@ -53,15 +62,100 @@ def test_one_open_breaker_of_two_is_degraded(registry: Registry, clock: FakeCloc
     assert not report.healthy
 
 
-def test_every_breaker_open_is_unhealthy(registry: Registry, clock: FakeClock) -> None:
+def test_every_breaker_open_is_only_degraded(registry: Registry, clock: FakeClock) -> None:
+    # Issue 9, item 16: open breakers are dependencies down; the pod still serves the rest.
     a = CircuitBreaker("a", failure_threshold=1, clock=clock, registry=registry)
     b = CircuitBreaker("b", registry=registry)
     trip(a)
     b.force_open()
     report = registry.health()
-    assert report.status == "unhealthy"
+    assert report.status == "degraded"
     assert report.open_breakers == ("a", "b")
     assert "breaker 'b' is forced open" in report.issues
+
+
+def test_one_open_breaker_alone_is_degraded(registry: Registry, clock: FakeClock) -> None:
+    trip(CircuitBreaker("only", failure_threshold=1, clock=clock, registry=registry))
+    assert registry.health().status == "degraded"
+
+
+def test_an_open_critical_breaker_is_unhealthy(registry: Registry, clock: FakeClock) -> None:
+    db = CircuitBreaker("db", failure_threshold=1, reset_timeout=30, clock=clock, registry=registry, critical=True)
+    CircuitBreaker("cache", registry=registry)
+    assert db.critical
+    trip(db)
+    report = registry.health()
+    assert (report.status, report.open_breakers) == ("unhealthy", ("db",))
+    assert report.issues == ("critical breaker 'db' is open (retry in 30.0s)",)
+    clock.advance(30)  # half-open: probing, degraded
+    assert registry.health().status == "degraded"
+
+
+def test_a_forced_open_critical_breaker_from_the_decorator_is_unhealthy(registry: Registry) -> None:
+    @circuit_breaker("db", critical=True, registry=registry)
+    def query() -> None: ...
+
+    registry.breaker("db").force_open()
+    assert registry.health().status == "unhealthy"
+
+
+def test_critical_is_a_setting_of_a_named_breaker(registry: Registry) -> None:
+    circuit_breaker("db", failure_threshold=3, critical=True, registry=registry)
+    assert circuit_breaker("db", registry=registry) is registry.breaker("db")  # taken as it is
+    assert circuit_breaker("db", failure_threshold=3, critical=True, registry=registry) is registry.breaker("db")
+    with pytest.raises(ValueError, match="breaker 'db' is already declared with critical=True; got critical=False"):
+        circuit_breaker("db", critical=False, registry=registry)
+
+
+def test_critical_must_be_a_bool(registry: Registry) -> None:
+    with pytest.raises(TypeError, match="critical must be a bool"):
+        CircuitBreaker("x", registry=registry, critical=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="critical must be a bool"):
+        circuit_breaker("x", registry=registry, critical="yes")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="critical="):
+        circuit_breaker(CircuitBreaker(), critical=True)
+    with pytest.raises(TypeError, match="critical must be a bool"):
+        FailoverGroup("g", registry=registry, critical=None)  # type: ignore[arg-type]
+
+
+def group_with_breakers(registry: Registry, *, critical: bool) -> tuple[FailoverGroup, list[CircuitBreaker]]:
+    """A group of two providers of "upload", each behind its own private breaker."""
+    group = FailoverGroup("storage", registry=registry, critical=critical)
+    breakers = [CircuitBreaker(registry=registry), CircuitBreaker(registry=registry)]
+    for name, breaker in zip(("s3", "r2"), breakers, strict=True):
+
+        def upload() -> str:
+            return "ok"
+
+        provider(name, op="upload", group=group)(breaker(upload))
+
+    @provider("s3", op="download", group=group)
+    def download() -> str:
+        return "ok"
+
+    return group, breakers
+
+
+@pytest.mark.parametrize("critical", [False, True])
+def test_a_group_with_one_provider_down_is_healthy(registry: Registry, critical: bool) -> None:
+    group, (s3, _) = group_with_breakers(registry, critical=critical)
+    s3.force_open()
+    assert group.unavailable_ops() == []
+    assert registry.health().status == "healthy"  # the breakers are private; r2 still serves
+
+
+@pytest.mark.parametrize(("critical", "status"), [(False, "degraded"), (True, "unhealthy")])
+def test_a_group_that_cannot_run_an_op(registry: Registry, critical: bool, status: str) -> None:
+    group, breakers = group_with_breakers(registry, critical=critical)
+    for breaker in breakers:
+        breaker.force_open()
+    assert group.unavailable_ops() == ["upload"]  # download has no breaker
+    report = registry.health()
+    assert (report.status, report.unavailable_groups) == (status, ("storage",))
+    label = "critical group" if critical else "group"
+    assert report.issues == (f"{label} 'storage' cannot run 'upload': every provider's breaker is open",)
+    breakers[1].reset()  # one provider back: the group serves again
+    assert registry.health().status == "healthy"
 
 
 def test_a_half_open_breaker_is_degraded(registry: Registry, clock: FakeClock) -> None:
@@ -135,7 +229,7 @@ def test_saturated_bulkheads_do_not_make_it_unhealthy(
     occupy(pool, 1, held)
     trip(a)
     report = registry.health()
-    assert report.status == "unhealthy"  # every breaker open
+    assert report.status == "degraded"
     assert report.saturated_bulkheads == ("pool",)
     assert len(report.issues) == 2
 
@@ -151,7 +245,7 @@ def test_reset_all_closes_every_breaker_and_clears_counts(registry: Registry, cl
     pool = Bulkhead("pool", registry=registry)
     trip(a)
     b.force_open()
-    assert registry.health().status == "unhealthy"
+    assert registry.health().status == "degraded"
     registry.reset_all()
     assert a.state is b.state is CircuitState.CLOSED
     assert (a.metrics().calls, a.metrics().opened_count) == (0, 0)

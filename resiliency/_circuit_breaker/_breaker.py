@@ -57,14 +57,18 @@ class CircuitBreaker(BreakerCore, Strategy):
         clock: the ``Clock`` read for time (default: the process clock, read per call).
         registry: where a named breaker is recorded and events go (default
             ``resiliency.registry``).
+        critical: whether the service cannot work while this breaker is open: an open
+            critical breaker makes ``registry.health()`` "unhealthy", any other open
+            breaker only "degraded" (default False).
         **fields: ``CircuitBreakerPolicy`` fields; beside ``policy=`` they override it.
 
     Raises:
-        TypeError, ValueError: a bad field, name, clock or registry (the message names
-            it); ``ValueError`` also when another breaker already has ``name``.
+        TypeError, ValueError: a bad field, name, clock, registry or critical (the
+            message names it); ``ValueError`` also when another breaker already has
+            ``name``.
     """
 
-    __slots__ = ("_clock", "name", "registry")
+    __slots__ = ("_clock", "critical", "name", "registry")
     kind = "circuit_breaker"
 
     def __init__(
@@ -74,9 +78,12 @@ class CircuitBreaker(BreakerCore, Strategy):
         policy: CircuitBreakerPolicy | None = None,
         clock: Clock | None = None,
         registry: Registry | None = None,
+        critical: bool = False,
         **fields: Unpack[CircuitBreakerFields],
     ) -> None:
         checked = check_name(name)
+        if not isinstance(critical, bool):
+            raise TypeError(message("critical", "a bool", critical))
         resolved, _ = resolve_policy(policy, fields)
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(message("clock", "a Clock with monotonic(), sleep() and asleep()", clock))
@@ -84,6 +91,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             raise TypeError(message("registry", "a Registry", registry))
         BreakerCore.__init__(self, resolved)
         self.name = checked
+        self.critical = critical
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         if checked is not None:

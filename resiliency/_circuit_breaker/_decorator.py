@@ -89,6 +89,7 @@ def circuit_breaker(
     policy: CircuitBreakerPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    critical: bool | None = None,
     **fields: Unpack[CircuitBreakerFields],
 ) -> Decorator: ...
 @overload
@@ -100,6 +101,7 @@ def circuit_breaker(
     policy: CircuitBreakerPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    critical: bool | None = None,
     **fields: Unpack[CircuitBreakerFields],
 ) -> Any:
     """Protect the decorated callable (sync or async) with a circuit breaker.
@@ -123,6 +125,9 @@ def circuit_breaker(
         clock: the ``Clock`` read for time (default: the process clock, per call).
         registry: where a named breaker lives and events go (default
             ``resiliency.registry``).
+        critical: an open critical breaker makes ``registry.health()`` "unhealthy",
+            any other only "degraded" (default: False; for a named breaker that exists,
+            None takes it as it is and another value than its own is a ``ValueError``).
         **fields: ``CircuitBreakerPolicy`` fields.
 
     Returns:
@@ -136,32 +141,48 @@ def circuit_breaker(
     from ._breaker import CircuitBreaker
 
     if isinstance(name_or_fn, CircuitBreaker):
-        if fields or policy is not None or clock is not None or registry is not None:
+        if fields or policy is not None or clock is not None or registry is not None or critical is not None:
             raise TypeError(
-                "circuit_breaker(breaker) takes no fields, policy=, clock= or registry=: the breaker has them"
+                "circuit_breaker(breaker) takes no fields, policy=, clock=, registry= or critical=: "
+                "the breaker has them"
             )
         return name_or_fn
+    if critical is not None and not isinstance(critical, bool):
+        raise TypeError(message("critical", "a bool or None", critical))
+    flag = bool(critical)
     if name_or_fn is None or isinstance(name_or_fn, str):
         name = check_name(name_or_fn)
         effective, given = resolve_policy(policy, fields)
         if name is None:
-            return CircuitBreaker(policy=effective, clock=clock, registry=registry)
+            return CircuitBreaker(policy=effective, clock=clock, registry=registry, critical=flag)
         table = registry if registry is not None else default_registry
         if not isinstance(table, Registry):
             raise TypeError(message("registry", "a Registry", registry))
         if not given:
             try:
                 existing: CircuitBreaker = table.breaker(name)
-                return existing
+                return _same_critical(existing, critical)
             except KeyError:
                 pass
         shared: CircuitBreaker = table.declare(
-            "breaker", name, effective, lambda: CircuitBreaker(name, policy=effective, clock=clock, registry=table)
+            "breaker",
+            name,
+            effective,
+            lambda: CircuitBreaker(name, policy=effective, clock=clock, registry=table, critical=flag),
         )
-        return shared
+        return _same_critical(shared, critical)
     if callable(name_or_fn) or isinstance(name_or_fn, (classmethod, staticmethod)):
         private = CircuitBreaker(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry)
         return apply_strategy(name_or_fn, private)
     raise TypeError(
         message("circuit_breaker()'s first argument", "a function, a name (str) or a CircuitBreaker", name_or_fn)
     )
+
+
+def _same_critical(breaker: CircuitBreaker, critical: bool | None) -> CircuitBreaker:
+    """Return the named ``breaker`` unless ``critical`` was given and differs from its own."""
+    if critical is not None and breaker.critical != critical:
+        raise ValueError(
+            f"breaker {breaker.name!r} is already declared with critical={breaker.critical}; got critical={critical}"
+        )
+    return breaker

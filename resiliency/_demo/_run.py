@@ -79,8 +79,13 @@ async def _main(args: argparse.Namespace, console: Console) -> int:
     finally:
         for server in servers.values():
             server.stop()
+    console.print("requests each server received, and what became of them (abandoned: the client hung up first)")
     for name, server in servers.items():
-        console.print(f"  {name:<5} served {server.stats.requests} requests, {server.stats.failures} failed")
+        stats = server.stats
+        console.print(
+            f"  {name:<5} received {stats.requests}: {stats.ok} answered ok, {stats.failures} answered with an error, "
+            f"{stats.abandoned} abandoned (not served)"
+        )
     return 0
 
 

@@ -59,23 +59,34 @@ async def breaker(group: FailoverGroup, tracker: Tracker, options: dict[str, obj
     """Repeated calls: the down provider's breaker opens, then it is skipped at once."""
     down = str(options["down"])
     served = []
-    for _ in range(int(str(options["breaker_calls"]))):
+    for index in range(int(str(options["breaker_calls"]))):
+        if index:
+            tracker.new_call()
         try:
             result = await group.execute("download", "report.pdf")
             served.append(str(result.get("provider")) if isinstance(result, dict) else "?")
         except AllProvidersFailedError:
             served.append("none")
-    history = tracker.rows[down].history if down in tracker.rows else []
+    row = tracker.rows.get(down)
+    history = row.history if row is not None else []
     skipped = sum(1 for label in history if label.startswith("skipped"))
+    requests = row.requests if row is not None else 0
     return (
-        f"{down}: {len(history) - skipped} real failures, then skipped {skipped}x without a request; served by {served}"
+        f"{down}: {len(history) - skipped} real failures ({requests} requests), then skipped {skipped}x "
+        f"without a request; served by {served}"
     )
 
 
 async def hedging(group: FailoverGroup, tracker: Tracker, options: dict[str, object]) -> str:
     """``execute_any`` with ``hedge_delay``: the next provider starts only if the first is slow."""
     hedge = float(str(options["hedge_delay"]))
-    view = group.with_options(providers=[str(options["slow"]), str(options["flaky"])], hedge_delay=hedge)
+    narrowed = [str(options["slow"]), str(options["flaky"])]
+    view = group.with_options(providers=narrowed, hedge_delay=hedge)
+    tracker.narrow(
+        narrowed,
+        f"narrowed to two providers, {narrowed[0]} (slow) then {narrowed[1]}: "
+        f"group.with_options(providers={narrowed!r}, hedge_delay={hedge:g})",
+    )
     try:
         result = await view.execute_any("download", "report.pdf")
     except AllProvidersFailedError as exc:
@@ -90,5 +101,5 @@ SCENARIOS = (
     Scenario("any", "Parallel-any", "execute_any(): first success wins, the rest are cancelled", parallel_any),
     Scenario("all", "Parallel-all", "execute_all(): every provider, an outcome each", parallel_all),
     Scenario("breaker", "Circuit breaker", "the down provider's breaker opens; then it is skipped", breaker),
-    Scenario("hedging", "Hedging", "execute_any(hedge_delay=...): start a backup only if slow", hedging),
+    Scenario("hedging", "Hedging", "execute_any() with hedge_delay: a backup starts only if slow", hedging),
 )

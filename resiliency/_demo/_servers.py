@@ -10,12 +10,18 @@ a daemon thread, serving a tiny object-store API:
 Faults: ``down`` answers every request with 503; ``slow`` waits ``latency`` seconds
 before answering; ``flaky`` fails a share ``rate`` of requests (seeded) with a 500, or a
 429 carrying ``Retry-After``.
+
+Each server counts what it did with the requests it received: answered ok, answered
+with an error, or abandoned: the client hung up before the answer (a cancelled loser of
+a race), so nothing was served.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,9 +43,36 @@ class Fault:
 
 @dataclass
 class _Stats:
+    """Requests received, and what became of each: ok, an error status, or abandoned."""
+
     requests: int = 0
+    ok: int = 0
     failures: int = 0
+    abandoned: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            setattr(self, what, getattr(self, what) + 1)
+
+    def in_flight(self) -> int:
+        """Requests received and not yet answered or abandoned."""
+        with self.lock:
+            return self.requests - self.ok - self.failures - self.abandoned
+
+
+def _hung_up(sock: socket.socket) -> bool:
+    """Whether the client closed its side: readable at once, and reading gives EOF.
+
+    An HTTP/1.1 client sends nothing more while it waits for the answer, so a readable
+    socket that reads empty means it gave up (httpx closes the connection of a
+    cancelled request).
+    """
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -74,8 +107,15 @@ class ProviderServer:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
+    def stop(self, settle: float = 2.0) -> None:
+        """Stop serving and close the socket.
+
+        Waits up to ``settle`` seconds for requests still being handled (a slow answer
+        to a client that already gave up), so the counts add up.
+        """
+        deadline = time.monotonic() + settle
+        while self.stats.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.005)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=2)
@@ -117,12 +157,14 @@ class ProviderServer:
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 payload = self.rfile.read(length) if length else b""
-                with server.stats.lock:
-                    server.stats.requests += 1
+                server.stats.count("requests")
                 error = server._decide()
+                if _hung_up(self.connection):
+                    server.stats.count("abandoned")
+                    self.close_connection = True
+                    return
                 if error is not None:
-                    with server.stats.lock:
-                        server.stats.failures += 1
+                    server.stats.count("failures")
                     status, headers = error
                     self._send(status, json.dumps({"error": status}).encode(), headers)
                     return
@@ -136,8 +178,10 @@ class ProviderServer:
                 elif method == "GET" and kind == "presign":
                     body = {"provider": server.name, "url": f"{server.url}/objects/{key}?sig=demo"}
                 else:
+                    server.stats.count("failures")
                     self._send(404, b'{"error": 404}')
                     return
+                server.stats.count("ok")
                 self._send(200, json.dumps(body).encode())
 
             def do_GET(self) -> None:

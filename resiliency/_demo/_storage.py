@@ -16,9 +16,13 @@ __all__ = ["HttpStorage", "build_storage"]
 
 
 class HttpStorage:
-    """Talks to one provider's object-store API over a shared ``httpx.AsyncClient``."""
+    """Talks to one provider's object-store API over a shared ``httpx.AsyncClient``.
 
-    provider_name = ""
+    Each subclass sets ``provider_name``, which ``group.register`` reads as the name the
+    instance joins the group under (the same as its ``@provider`` name here).
+    """
+
+    provider_name: str
 
     def __init__(self, base_url: str, client: httpx.AsyncClient, tracker: Tracker | None = None) -> None:
         self.base_url = base_url
@@ -35,6 +39,8 @@ class HttpStorage:
 
         The error carries the response, so a 429's ``Retry-After`` reaches the retry.
         """
+        if self.tracker is not None:
+            self.tracker.sent(self.provider_name)
         response = await self.client.request(method, self.base_url + path, content=content)
         response.raise_for_status()
         return response.json()

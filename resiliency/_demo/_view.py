@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ._tracker import Tracker
+from ._tracker import LEGEND, Tracker
 
 __all__ = ["render"]
 
@@ -30,18 +30,30 @@ def _collapse(history: list[str]) -> str:
 
 
 def render(tracker: Tracker, explains: str, verdict: str | None = None) -> Panel:
-    """The scenario's table: provider, attempts, outcome, latency, start offset."""
+    """The scenario's table, one row per provider; ``LEGEND`` states what each column counts."""
     table = Table(expand=False, show_edge=False, pad_edge=False)
     table.add_column("provider", style="bold")
+    table.add_column("calls", justify="right")
     table.add_column("attempts", justify="right")
+    table.add_column("requests", justify="right")
     table.add_column("outcome")
-    table.add_column("latency ms", justify="right")
-    table.add_column("started at ms", justify="right")
+    table.add_column("ms per call", justify="right")
+    table.add_column("started at", justify="right")
     for row in tracker.rows.values():
         style = "dim" if row.outcome == "not started" else _STYLE[row.ok]
         outcome = _collapse(row.history) if len(row.history) > 1 else row.outcome
         table.add_row(
-            row.provider, str(row.attempts), Text(outcome, style=style), _ms(row.latency_ms), _ms(row.started_ms)
+            row.provider,
+            str(row.calls),
+            str(row.attempts),
+            str(row.requests),
+            Text(outcome, style=style),
+            _ms(row.ms_per_call),
+            _ms(row.started_ms),
         )
     footer = Text(verdict if verdict is not None else f"running... {tracker.elapsed_ms():,.0f} ms", style="bold")
-    return Panel(Group(Text(explains, style="italic"), table, footer), title=tracker.title, title_align="left")
+    head = [Text(explains, style="italic")]
+    if tracker.note:
+        head.append(Text(tracker.note, style="italic"))
+    legend = Text(LEGEND, style="dim")
+    return Panel(Group(*head, table, legend, footer), title=tracker.title, title_align="left")

@@ -5,7 +5,9 @@ A ``Binding`` holds the per-attempt chain (the strategies under ``@provider`` ot
 ``RetryStrategy`` with the resolved policy). ``arun`` / ``srun`` time each attempt,
 count it, record it in the group's ring buffer and tell the hooks; a failed attempt is
 also appended to the call's ``attempts`` list (``ProviderAttemptError``) in the order
-attempts happen. The first attempt runs inline; the retry loop starts only after a
+attempts happen, and its exception gets a note naming the group, provider, op and
+attempt, so the traceback of an ``AllProvidersFailedError`` says where each
+sub-exception came from. The first attempt runs inline; the retry loop starts only after a
 failure, so the success path allocates nothing of its own.
 """
 
@@ -111,6 +113,14 @@ class Binding:
     def __repr__(self) -> str:
         return f"<Binding {self.provider}.{self.op} priority={self.priority}>"
 
+    def breaker_open(self) -> bool:
+        """Whether a circuit breaker in the per-attempt chain is open now (half-open is not)."""
+        for strategy in self.strategies:
+            state = getattr(strategy, "state", None) if strategy.kind == "circuit_breaker" else None
+            if state is not None and getattr(state, "value", None) == "open":
+                return True
+        return False
+
     # -- recording, shared by both paths ---------------------------------------------
 
     def _succeeded(self, attempt: int, duration: float, delay: float, args: Any, kwargs: Any, value: Any) -> Any:
@@ -125,6 +135,12 @@ class Binding:
         self, attempt: int, duration: float, delay: float, args: Any, kwargs: Any, error: BaseException, into: list[Any]
     ) -> Any:
         self.recorder.failure(duration, error)
+        try:  # so a traceback of AllProvidersFailedError says where each sub-exception came from
+            error.add_note(
+                f"failover group {self.notifier.group!r}: provider {self.provider!r}, op {self.op!r}, attempt {attempt}"
+            )
+        except TypeError:  # __notes__ set to something that is not a list
+            pass
         into.append(ProviderAttemptError(self.provider, self.op, attempt, error))
         self.ring.append((FAILED, self.provider, self.op, attempt, duration, error))
         notifier = self.notifier

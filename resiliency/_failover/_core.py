@@ -108,7 +108,8 @@ class GroupCore:
         """The bindings that run ``op``, in order, narrowed to ``providers``.
 
         Raises:
-            NoProviderError: no provider implements ``op`` (or none is left after narrowing).
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no provider
+                implements ``op``, or none is left after narrowing.
             TypeError: ``sync`` and a provider of ``op`` is async.
         """
         if not isinstance(op, str):
@@ -116,12 +117,13 @@ class GroupCore:
         every = [b for b in self.ordered() if b.op == op]
         if not every:
             ops = ", ".join(self.ops()) or "none registered"
-            raise NoProviderError(f"group {self.name!r} has no provider for op {op!r} (its ops: {ops})")
+            raise NoProviderError(f"group {self.name!r} has no provider for op {op!r} (its ops: {ops})", op)
         plan = every if providers is None else [b for b in every if b.provider in providers]
         if not plan:
             raise NoProviderError(
                 f"no provider for op {op!r} is left in group {self.name!r} after narrowing to "
-                f"{sorted(providers or ())} (providers of {op!r}: {', '.join(b.provider for b in every)})"
+                f"{sorted(providers or ())} (providers of {op!r}: {', '.join(b.provider for b in every)})",
+                op,
             )
         if sync:
             async_ones = [b.provider for b in plan if b.is_async]

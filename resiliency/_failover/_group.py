@@ -8,6 +8,7 @@ stats and events are ``FailoverGroupView``'s.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .._clock import Clock
@@ -17,7 +18,7 @@ from ._core import GroupCore
 from ._deferral import Deferral
 from ._hooks import Hooks
 from ._policy import PolicyConfig
-from ._provider import Target, targets_of
+from ._provider import Target, instance_name, targets_of
 from ._view import FailoverGroupView
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ class FailoverGroup(FailoverGroupView):
             provider are stored (the call then raises ``WriteDeferredError``); an
             ``OutboxWorker`` applies them later.
         deferred_ops: the ops that are deferred instead of failing (needs ``outbox``).
+        critical: whether the service cannot work while the group cannot run one of
+            its ops: then ``registry.health()`` is "unhealthy"; otherwise such a group
+            only makes it "degraded" (default False).
+
+    Attributes:
+        critical: as given.
 
     Raises:
         TypeError: a bad argument.
@@ -57,9 +64,12 @@ class FailoverGroup(FailoverGroupView):
         clock: Clock | None = None,
         outbox: Outbox | None = None,
         deferred_ops: Iterable[str] = (),
+        critical: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(message("name", "a non-empty str", name))
+        if not isinstance(critical, bool):
+            raise TypeError(message("critical", "a bool", critical))
         if policy is not None and not isinstance(policy, PolicyConfig):
             raise TypeError(message("policy", "a PolicyConfig or None", policy))
         if hooks is not None and not isinstance(hooks, Hooks):
@@ -70,6 +80,7 @@ class FailoverGroup(FailoverGroupView):
             raise ValueError(message("outbox", "an Outbox when deferred_ops is given", outbox))
         if outbox is not None:
             self._core.deferral = Deferral(outbox, deferred_ops)
+        self.critical = critical
         registry.add("group", name, self)
 
     @property
@@ -77,36 +88,84 @@ class FailoverGroup(FailoverGroupView):
         """The registry the group is recorded in."""
         return self._core.registry
 
-    def register(self, *instances: object) -> None:
+    def unavailable_ops(self) -> list[str]:
+        """Return the ops no provider can run now: each of their providers has an open breaker.
+
+        A provider counts as down for an op while a circuit breaker under its
+        ``@provider`` (named or not) is open; half-open lets a probe through, so it
+        counts as up. ``registry.health()`` reports such a group.
+        """
+        up: dict[str, bool] = {}
+        for binding in self._core.ordered():
+            up[binding.op] = up.get(binding.op, False) or not binding.breaker_open()
+        return sorted(op for op, ok in up.items() if not ok)
+
+    def register(self, *instances: object, name: str | None = None) -> None:
         """Register provider objects: instances with ``@provider`` methods,
         ``provider_from_callable`` objects or ``@provider`` functions.
 
+        All or nothing: when any object is refused, none is registered.
+
+        A provider's name is, first found: ``name=`` (one object only), the object's
+        ``provider_name`` attribute, the name given to ``@provider``. So one class can
+        serve as two providers: ``group.register(S3(region="eu"), name="s3-eu")`` and
+        ``group.register(S3(region="us"), name="s3-us")``.
+
+        Args:
+            *instances: the provider objects.
+            name: the provider name of the one object registered (keyword only).
+
         Raises:
-            TypeError: an object with no ``@provider`` method, or a class instead of an
-                instance.
+            TypeError: an object with no ``@provider`` method, a class instead of an
+                instance, ``name=`` with other than one object, a ``name`` or
+                ``provider_name`` that is not a non-empty str.
             ValueError: an object whose providers all belong to other groups; a provider
-                name already used by another object; a provider and op registered twice.
+                name already used by another object; a provider and op registered twice;
+                ``name=`` (or ``provider_name``) on an object whose methods carry more
+                than one provider name.
         """
         if not instances:
             raise TypeError("register() needs at least one provider object")
+        if name is not None:
+            if not isinstance(name, str) or not name:
+                raise TypeError(message("name", "a non-empty str", name))
+            if len(instances) != 1:
+                raise TypeError(f"register(..., name={name!r}) names one provider object (got {len(instances)})")
+        every: list[Target] = []
         for obj in instances:
-            if isinstance(obj, type):
+            every.extend(self._targets(obj, name))
+        self._core.add(every)
+
+    def _targets(self, obj: object, name: str | None) -> list[Target]:
+        """The targets ``obj`` offers this group, under the provider name it registers as."""
+        if isinstance(obj, type):
+            raise TypeError(
+                f"register() takes provider objects, not the class {obj.__name__}: "
+                f"pass an instance, {obj.__name__}(...)"
+            )
+        targets, seen = targets_of(obj)
+        mine = [t for t in targets if t[0].wants(self)]
+        what = obj.__qualname__ if callable(obj) and hasattr(obj, "__qualname__") else type(obj).__qualname__
+        if not mine:
+            if not seen:
                 raise TypeError(
-                    f"register() takes provider objects, not the class {obj.__name__}: "
-                    f"pass an instance, {obj.__name__}(...)"
+                    f"cannot register {what}: it has no @provider methods (mark methods with "
+                    f"@provider(name, op=...), or wrap a callable with provider_from_callable(name, fn, op))"
                 )
-            targets, seen = targets_of(obj)
-            mine = [t for t in targets if t[0].wants(self)]
-            if not mine:
-                what = obj.__qualname__ if callable(obj) and hasattr(obj, "__qualname__") else type(obj).__qualname__
-                if not seen:
-                    raise TypeError(
-                        f"cannot register {what}: it has no @provider methods (mark methods with "
-                        f"@provider(name, op=...), or wrap a callable with provider_from_callable(name, fn, op))"
-                    )
-                others = sorted({str(getattr(s.group, "name", s.group)) for s in seen})
-                raise ValueError(f"cannot register {what} in group {self.name!r}: its providers belong to {others}")
-            self._add_targets(mine, obj)
+            others = sorted({str(getattr(s.group, "name", s.group)) for s in seen})
+            raise ValueError(f"cannot register {what} in group {self.name!r}: its providers belong to {others}")
+        source = "name"
+        if name is None:
+            name, source = instance_name(obj), "provider_name"
+        if name is None:
+            return mine
+        marked = sorted({spec.name for spec, _, _ in mine})
+        if len(marked) > 1:
+            raise ValueError(
+                f"cannot register {what} as provider {name!r} ({source}): its methods carry several "
+                f"provider names {marked}; rename one provider at a time with one name per object"
+            )
+        return [(replace(spec, name=name), value, owner) for spec, value, owner in mine]
 
     def _add_targets(self, targets: list[Target], obj: object) -> None:
         self._core.add(targets)

@@ -29,6 +29,7 @@ __all__ = [
     "CallableProvider",
     "ProviderSpec",
     "Target",
+    "instance_name",
     "is_method_qualname",
     "provider",
     "provider_from_callable",
@@ -215,6 +216,22 @@ def targets_of(obj: object) -> tuple[list[Target], list[ProviderSpec]]:
         seen.extend(marked)
         targets.extend((spec, value, obj) for spec in marked)
     return targets, seen
+
+
+def instance_name(obj: object) -> str | None:
+    """The provider name ``obj`` gives itself in its ``provider_name`` attribute, if any.
+
+    Raises:
+        TypeError: ``provider_name`` is set to something other than a non-empty str.
+    """
+    if isinstance(obj, CallableProvider):
+        return None
+    found = getattr(obj, "provider_name", None)
+    if found is None:
+        return None
+    if not isinstance(found, str) or not found:
+        raise TypeError(message(f"{type(obj).__qualname__}.provider_name", "a non-empty str or None", found))
+    return found
 
 
 def unpack(value: Any, owner: object) -> tuple[Callable[..., Any], tuple[Strategy, ...], RetryPolicy | None, bool]:

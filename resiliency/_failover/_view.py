@@ -105,7 +105,8 @@ class FailoverGroupView:
 
         Raises:
             AllProvidersFailedError: every provider failed; ``.attempts`` lists them.
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
             ResiliencyTimeoutError: ``with_options(timeout=...)`` passed.
             WriteDeferredError: a deferred op (``FailoverGroup(deferred_ops=...)``)
                 failed on every provider and was stored in the outbox.
@@ -135,7 +136,8 @@ class FailoverGroupView:
 
         Raises:
             AllProvidersFailedError: every provider failed; ``.attempts`` in order.
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
         """
         try:
             core = self._core
@@ -160,7 +162,8 @@ class FailoverGroupView:
         Never raises for a provider's failure: it is in its ``Outcome``.
 
         Raises:
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
         """
         core = self._core
         plan = self._plan(op)
@@ -222,7 +225,8 @@ class FailoverGroupView:
         """Sync form of ``execute_all``: providers run on threads (at most 32 at once).
 
         Raises:
-            NoProviderError: no provider implements ``op``.
+            NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
+                provider implements ``op``, or none is left after narrowing; at once.
             TypeError: a provider of ``op`` is async.
         """
         core = self._core
