@@ -230,7 +230,7 @@ class WriteDeferredError(ResiliencyError):
     """A write failed on every provider and was stored in the group's outbox instead.
 
     The call did not happen yet: an ``OutboxWorker`` applies it later, at least once,
-    with ``item_id`` as its idempotency key unless one was given. The provider
+    with the item's idempotency key (a random UUID unless one was given). The provider
     failures are its ``__cause__`` (an ``AllProvidersFailedError``). An ASGI app answers
     it with 202 Accepted.
 

@@ -77,9 +77,12 @@ def test_put_stores_a_pending_item_with_its_arguments(outbox: Outbox) -> None:
     assert outbox.stats() == resiliency.OutboxStats(pending=1, in_flight=0, done=0, dead=0)
 
 
-def test_the_key_defaults_to_the_item_id(outbox: Outbox) -> None:
-    item_id = outbox.put("upload", ("a",))
-    assert outbox.items()[0].key == item_id
+def test_the_key_defaults_to_a_fresh_uuid(outbox: Outbox) -> None:
+    outbox.put("upload", ("a",))
+    outbox.put("upload", ("a",))
+    keys = [item.key for item in outbox.items()]
+    assert all(len(k) == 32 and int(k, 16) >= 0 for k in keys)
+    assert keys[0] != keys[1]
 
 
 def test_put_is_durable_before_it_returns(tmp_path: Path) -> None:
@@ -87,7 +90,7 @@ def test_put_is_durable_before_it_returns(tmp_path: Path) -> None:
     item_id = box.put("upload", ("a", b"x"))
     # Another connection (another process would do the same) sees the committed row.
     with sqlite3.connect(tmp_path / "o.db") as db:
-        assert db.execute("SELECT id, state FROM outbox").fetchall() == [(item_id, "pending")]
+        assert db.execute("SELECT seq, state FROM outbox").fetchall() == [(int(item_id), "pending")]
     box.close()
 
 
@@ -226,7 +229,9 @@ def test_drain_sync_applies_every_item_with_its_idempotency_key(registry: resili
     store.up = True
     assert worker(outbox, group).drain_sync() == 5
     assert sorted(a[0] for a in store.applied) == [f"{n}.txt" for n in range(5)]
-    assert {a[2] for a in store.applied} == set(ids)  # each item's key is its id
+    keys = {item.id: item.key for item in outbox.items()}
+    assert set(keys) == set(ids)
+    assert {a[2] for a in store.applied} == set(keys.values())  # each item with its own key
     assert outbox.stats() == resiliency.OutboxStats(pending=0, in_flight=0, done=5, dead=0)
 
 

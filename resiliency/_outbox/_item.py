@@ -23,7 +23,7 @@ class OutboxItem:
         op: the operation to run on the group.
         args: positional arguments of the call.
         kwargs: keyword arguments of the call.
-        key: the idempotency key handed to the provider (the item id when none was given).
+        key: the idempotency key handed to the provider (a random UUID when none was given).
         attempts: how many times a worker tried it.
         state: "pending", "in_flight", "done" or "dead".
         last_error: the last failure, as ``"Type: message"``, or None.

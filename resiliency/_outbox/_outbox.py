@@ -118,7 +118,8 @@ class Outbox:
             op: the group operation to run.
             args: its positional arguments.
             kwargs: its keyword arguments.
-            key: the idempotency key handed to the provider (default: the item id).
+            key: the idempotency key handed to the provider (default: a random UUID,
+                unique across outboxes and the same on every attempt of the item).
 
         Raises:
             TypeError: the arguments cannot be serialized (nothing is stored), or ``op``

@@ -23,7 +23,6 @@ __all__ = ["Claimed", "SqliteOutbox"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
     op TEXT NOT NULL,
     payload BLOB NOT NULL,
     key TEXT NOT NULL,
@@ -40,7 +39,7 @@ _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 # (id, op, payload, key, attempts, state, last_error, created, token)
 Claimed = tuple[str, str, bytes, str, int, ItemState, "str | None", float, str]
-_COLUMNS = "id, op, payload, key, attempts, state, last_error, created, token"
+_COLUMNS = "CAST(seq AS TEXT), op, payload, key, attempts, state, last_error, created, token"
 
 
 class SqliteOutbox:
@@ -79,16 +78,18 @@ class SqliteOutbox:
     # -- writes -------------------------------------------------------------------------
 
     def put(self, op: str, payload: bytes, key: str | None) -> str:
-        """Store a pending item; return its id once it is committed."""
-        item_id = uuid.uuid4().hex
+        """Store a pending item; return its id (its sequence number) once it is committed.
+
+        Without ``key``, the item's idempotency key is a random UUID: unique across
+        outboxes, unlike the sequence number.
+        """
         now = time.time()
         with self._lock:
-            self._db.execute(
-                "INSERT INTO outbox (id, op, payload, key, state, available_at, created) "
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                (item_id, op, payload, key if key is not None else item_id, now, now),
+            cur = self._db.execute(
+                "INSERT INTO outbox (op, payload, key, state, available_at, created) VALUES (?, ?, ?, 'pending', ?, ?)",
+                (op, payload, key if key is not None else uuid.uuid4().hex, now, now),
             )
-        return item_id
+        return str(cur.lastrowid)
 
     def claim(self, limit: int, lease: float) -> list[Claimed]:
         """Take up to ``limit`` ready items (pending, or in flight past their lease).
@@ -127,7 +128,7 @@ class SqliteOutbox:
     def ack(self, item_id: str) -> None:
         """Mark an item done."""
         with self._lock:
-            self._db.execute("UPDATE outbox SET state = 'done', token = NULL WHERE id = ?", (item_id,))
+            self._db.execute("UPDATE outbox SET state = 'done', token = NULL WHERE seq = ?", (item_id,))
 
     def nack(self, item_id: str, token: str, error: str, retry_at: float | None) -> None:
         """Record a failed attempt: pending again at ``retry_at``, or dead when None.
@@ -137,13 +138,13 @@ class SqliteOutbox:
         with self._lock:
             if retry_at is None:
                 self._db.execute(
-                    "UPDATE outbox SET state = 'dead', last_error = ?, token = NULL WHERE id = ? AND token = ?",
+                    "UPDATE outbox SET state = 'dead', last_error = ?, token = NULL WHERE seq = ? AND token = ?",
                     (error, item_id, token),
                 )
             else:
                 self._db.execute(
                     "UPDATE outbox SET state = 'pending', last_error = ?, available_at = ?, token = NULL "
-                    "WHERE id = ? AND token = ?",
+                    "WHERE seq = ? AND token = ?",
                     (error, retry_at, item_id, token),
                 )
 
@@ -151,7 +152,7 @@ class SqliteOutbox:
         """Put a dead item back to pending with its attempts reset; False if it is not dead."""
         with self._lock:
             cur = self._db.execute(
-                "UPDATE outbox SET state = 'pending', attempts = 0, available_at = ? WHERE id = ? AND state = 'dead'",
+                "UPDATE outbox SET state = 'pending', attempts = 0, available_at = ? WHERE seq = ? AND state = 'dead'",
                 (time.time(), item_id),
             )
             return cur.rowcount == 1
