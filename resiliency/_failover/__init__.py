@@ -22,10 +22,12 @@ from ._provider import provider_from_callable as provider_from_callable
 from ._stats import GroupStats as GroupStats
 from ._stats import Outcome as Outcome
 from ._stats import ProviderStats as ProviderStats
+from ._summary import ErrorSummary as ErrorSummary
 from ._view import FailoverGroupView as FailoverGroupView
 
 __all__ = [
     "CallableProvider",
+    "ErrorSummary",
     "FailoverGroup",
     "FailoverGroupView",
     "GroupStats",
