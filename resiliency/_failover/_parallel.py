@@ -1,8 +1,11 @@
 """Parallel failover on anyio (asyncio and trio): ``any`` (first success) and ``all``.
 
+The decisions are the race core's (``_race``); this runner starts, waits and cancels.
 ``any_async`` runs the providers in an anyio task group; the first success cancels the
-group's scope, so every other provider is really cancelled (its ``finally`` runs before
-the call returns), and a cancelled caller cancels every provider it started. With a
+group's scope (so does a provider's own ``BaseException``, kept by the race and raised
+bare once the group has exited), so every other provider is really cancelled (its
+``finally`` runs before the call returns), and a cancelled caller cancels every
+provider it started. With a
 ``hedge_delay`` provider ``i + 1`` starts only once provider ``i`` has failed or has not
 answered within ``hedge_delay`` seconds, read on the group's clock (a ``FakeClock``
 wakes the hedge through ``call_at``). ``all_async`` waits for every provider and returns

@@ -59,12 +59,14 @@ class FailoverPool:
             keep = self._threads < self.size
             if keep:
                 self._threads += 1
-        target = self._serve if keep else job
-        args = (job,) if keep else ()
-        threading.Thread(target=target, args=args, name="resiliency-failover", daemon=True).start()
+        if keep:  # in a list the thread empties: Thread keeps its args until it ends
+            threading.Thread(target=self._serve, args=([job],), name="resiliency-failover", daemon=True).start()
+        else:
+            threading.Thread(target=job, name="resiliency-failover", daemon=True).start()
 
-    def _serve(self, job: Callable[[], object]) -> None:
+    def _serve(self, first: list[Callable[[], object]]) -> None:
         jobs, lock = self._jobs, self._lock
+        job = first.pop()
         while True:
             job()
             job = _STOP  # drop the finished job (and what it holds) before waiting

@@ -204,9 +204,9 @@ def all_sync(
 ) -> Any:
     """Run every sync provider concurrently; one ``Outcome`` each, in order (or a ``Failure``).
 
-    Without ``timeout`` the first provider runs in the caller's thread, the others on
-    pool threads. With ``timeout`` (the group deadline, seconds) every provider runs on
-    a pool thread; at the deadline the unfinished ones are abandoned and get an
+    Every provider runs on a pool thread, so the caller stays free to raise a provider's
+    ``BaseException`` (or its own interruption) at once. With ``timeout`` (the group
+    deadline, seconds) the providers unfinished at the deadline are abandoned and get an
     ``Outcome`` with a ``ResiliencyTimeoutError``.
     """
     if deadline_passed():
@@ -217,20 +217,16 @@ def all_sync(
     begin = clock.monotonic()
     race = Race(len(plan), False)
     cond = threading.Condition(threading.Lock())
-    inline = timeout is None
-    threads = CallThreads(len(plan) - inline)
-    token = None if timeout is None else push_deadline(timeout, clock, begin)
+    threads = CallThreads(len(plan))
     try:
-        for index, binding in enumerate(plan):
-            race.start()
-            if index or not inline:
+        token = None if timeout is None else push_deadline(timeout, clock, begin)
+        try:
+            for index, binding in enumerate(plan):
+                race.start()
                 threads.submit(functools.partial(_run_one, race, cond, index, binding, args, kwargs, now))
-    finally:
-        if token is not None:
-            reset_deadline(token)
-    try:
-        if inline:  # one thread less: the first provider runs here
-            _run_one(race, cond, 0, plan[0], args, kwargs, now)
+        finally:
+            if token is not None:
+                reset_deadline(token)
         with cond:
             finished = _wait(cond, lambda: race.over, None if timeout is None else begin + timeout, clock)
             crash = race.close()
