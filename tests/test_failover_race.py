@@ -657,4 +657,3 @@ def test_late_base_exception_of_an_abandoned_thread_is_logged(
                 break
             threading.Event().wait(0.001)
     assert "raised after the call ended" in caplog.text
-
