@@ -40,6 +40,7 @@ from ._events import RetryScheduled as RetryScheduled
 from ._events import ServedStale as ServedStale
 from ._events import TimeoutOccurred as TimeoutOccurred
 from ._failover import CallableProvider as CallableProvider
+from ._failover import ErrorSummary as ErrorSummary
 from ._failover import FailoverGroup as FailoverGroup
 from ._failover import FailoverGroupView as FailoverGroupView
 from ._failover import GroupStats as GroupStats
@@ -97,6 +98,7 @@ __all__ = [
     "CircuitState",
     "CircuitStateChanged",
     "Clock",
+    "ErrorSummary",
     "Event",
     "FailoverGroup",
     "FailoverGroupView",

@@ -19,6 +19,7 @@ ORDER = (
     "bulkhead",
     "async_stack",
     "failover",
+    "failover_sync",
 )
 
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ORDER)

@@ -18,8 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import anyio.to_thread
-
 from .. import _clock
 from .._clock import SYSTEM_CLOCK, Clock
 from .._engine import Pipeline, Strategy
@@ -28,7 +26,9 @@ from .._outcome import Failure
 from .._retry import RetryStrategy
 from .._retry_policy import RetryPolicy
 from ._hooks import Notifier, discard, with_provider_hooks
+from ._pool import run_in_pool
 from ._stats import FAILED, SUCCEEDED, OpRecorder
+from ._summary import summarize
 
 __all__ = ["Abandoned", "Binding"]
 
@@ -106,7 +106,7 @@ class Binding:
             self.schain = sync_chain
 
             async def in_thread(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-                return await anyio.to_thread.run_sync(sync_chain, args, kwargs, abandon_on_cancel=True)
+                return await run_in_pool(sync_chain, args, kwargs)  # daemon threads: never delays exit
 
             self.achain = in_thread
 
@@ -142,7 +142,7 @@ class Binding:
         except TypeError:  # __notes__ set to something that is not a list
             pass
         into.append(ProviderAttemptError(self.provider, self.op, attempt, error))
-        self.ring.append((FAILED, self.provider, self.op, attempt, duration, error))
+        self.ring.append((FAILED, self.provider, self.op, attempt, duration, summarize(error)))
         notifier = self.notifier
         if notifier.hooks is None and not notifier.registry.listeners:
             return None

@@ -1,8 +1,11 @@
 """Parallel failover on anyio (asyncio and trio): ``any`` (first success) and ``all``.
 
+The decisions are the race core's (``_race``); this runner starts, waits and cancels.
 ``any_async`` runs the providers in an anyio task group; the first success cancels the
-group's scope, so every other provider is really cancelled (its ``finally`` runs before
-the call returns), and a cancelled caller cancels every provider it started. With a
+group's scope (so does a provider's own ``BaseException``, kept by the race and raised
+bare once the group has exited), so every other provider is really cancelled (its
+``finally`` runs before the call returns), and a cancelled caller cancels every
+provider it started. With a
 ``hedge_delay`` provider ``i + 1`` starts only once provider ``i`` has failed or has not
 answered within ``hedge_delay`` seconds, read on the group's clock (a ``FakeClock``
 wakes the hedge through ``call_at``). ``all_async`` waits for every provider and returns
@@ -25,14 +28,12 @@ from typing import Any
 import anyio
 
 from .._clock import SYSTEM_CLOCK, Clock, get_clock
-from .._errors import ProviderAttemptError
-from .._outcome import Failure
 from ._binding import Binding
 from ._hooks import Notifier
+from ._race import Race, skipped_outcome
 from ._sequential import all_failed, deadline_passed, start_time
-from ._stats import Outcome
 
-__all__ = ["all_async", "any_async", "collect_outcomes", "skipped_outcome"]
+__all__ = ["all_async", "any_async"]
 
 
 _running_loop = asyncio._get_running_loop  # C function: cheap test for asyncio
@@ -47,30 +48,35 @@ def _open_group() -> Any:
     return anyio.create_task_group()
 
 
-class _Race:
-    __slots__ = ("value", "won")
-
-    def __init__(self) -> None:
-        self.won = False
-        self.value: Any = None
-
-
 async def _race_one(
-    race: _Race,
+    race: Race,
+    index: int,
     binding: Binding,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    attempts: list[ProviderAttemptError],
     scope: anyio.CancelScope,
     done: anyio.Event | None,
+    now: Any,
 ) -> None:
+    """Run provider ``index`` and tell the race how it ended; cancel the others when decided.
+
+    A provider's own ``BaseException`` is kept by the race, not raised here: raised
+    from a task it would come out of the task group inside a ``BaseExceptionGroup``.
+    """
+    start = 0.0 if now is None else now()
     try:
-        out = await binding.arun(args, kwargs, attempts)
+        out = await binding.arun(args, kwargs, race.attempts)
+    except BaseException as exc:
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            race.cancelled(index)
+            raise
+        stop = race.crashed(index, exc)
+    else:
+        stop = race.end(index, out, 0.0 if now is None else now() - start)
     finally:
         if done is not None:
             done.set()
-    if type(out) is not Failure and not race.won:
-        race.won, race.value = True, out
+    if stop:
         scope.cancel()
 
 
@@ -102,76 +108,74 @@ async def any_async(
     """Run ``plan`` concurrently (staggered by ``hedge_delay``); first success or ``Failure``."""
     clock = plan[0].clock
     started = start_time(notifier, clock)
-    attempts: list[ProviderAttemptError] = []
-    race = _Race()
+    race = Race(len(plan), True)
     skipped: list[str] = []
     last = len(plan) - 1
-    async with _open_group() as tg:
-        for index, binding in enumerate(plan):
-            if race.won:
-                break
-            if deadline_passed():
-                skipped.extend(b.provider for b in plan[index:])
-                break
-            done = anyio.Event() if hedge_delay and index < last else None
-            tg.start_soon(_race_one, race, binding, args, kwargs, attempts, tg.cancel_scope, done)
-            if done is not None and hedge_delay is not None:
-                await _hedge_wait(clock, hedge_delay, done)
+    try:
+        async with _open_group() as tg:
+            for index, binding in enumerate(plan):
+                if deadline_passed():
+                    skipped.extend(b.provider for b in plan[index:])
+                    break
+                if not race.start():
+                    break
+                done = anyio.Event() if hedge_delay and index < last else None
+                tg.start_soon(_race_one, race, index, binding, args, kwargs, tg.cancel_scope, done, None)
+                if done is not None and hedge_delay is not None:
+                    await _hedge_wait(clock, hedge_delay, done)
+    except BaseException as exc:  # the caller was cancelled: the providers are, too
+        error = race.interrupted(exc)
+        race.close()
+        if error is exc:
+            raise
+        raise error from None
+    crash = race.close()
+    if crash is not None:
+        return crash
     if race.won:
         return race.value
-    failure, pending = all_failed(notifier, ring, op, attempts, started, args, kwargs, skipped, clock)
+    failure, pending = all_failed(notifier, ring, op, race.attempts, started, args, kwargs, skipped, clock)
     if pending is not None:
         await pending
     return failure
 
 
-def skipped_outcome(binding: Binding) -> Outcome:
-    """The outcome of a provider that never started: the deadline had passed."""
-    from .._errors import ResiliencyTimeoutError
-
-    return Outcome(binding.provider, False, None, ResiliencyTimeoutError(0.0, 0.0, binding.provider), 0, 0.0)
-
-
-def collect_outcomes(
-    plan: Sequence[Binding], outs: list[Any], durations: list[float], attempts: list[ProviderAttemptError]
-) -> list[Outcome]:
-    """Turn each provider's last outcome into an ``Outcome``, in provider order."""
-    failed_by: dict[str, int] = {}
-    for record in attempts:
-        failed_by[record.provider] = failed_by.get(record.provider, 0) + 1
-    outcomes: list[Outcome] = []
-    for binding, out, duration in zip(plan, outs, durations, strict=True):
-        failed = failed_by.get(binding.provider, 0)
-        if type(out) is Failure:
-            outcomes.append(Outcome(binding.provider, False, None, out.error, failed, duration))
-        else:
-            outcomes.append(Outcome(binding.provider, True, out, None, failed + 1, duration))
-    return outcomes
-
-
 async def all_async(
-    notifier: Notifier, ring: Any, op: str, plan: Sequence[Binding], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> list[Outcome]:
-    """Run every provider of ``plan`` concurrently; return one ``Outcome`` each, in order."""
+    notifier: Notifier,
+    ring: Any,
+    op: str,
+    plan: Sequence[Binding],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    race: Race | None = None,
+) -> Any:
+    """Run every provider of ``plan`` concurrently; one ``Outcome`` each, in order (or a ``Failure``).
+
+    ``race`` (given under a group deadline) keeps the call's state readable after the
+    deadline cancelled it.
+    """
     if deadline_passed():
         return [skipped_outcome(b) for b in plan]
     clock = plan[0].clock or get_clock()
     started = start_time(notifier, clock)
-    attempts: list[ProviderAttemptError] = []
-    outs: list[Any] = [None] * len(plan)
-    durations = [0.0] * len(plan)
-
-    async def collect(index: int, binding: Binding) -> None:
-        start = clock.monotonic()
-        outs[index] = await binding.arun(args, kwargs, attempts)
-        durations[index] = clock.monotonic() - start
-
-    async with _open_group() as tg:
-        for index, binding in enumerate(plan):
-            tg.start_soon(collect, index, binding)
-    outcomes = collect_outcomes(plan, outs, durations, attempts)
+    race = race if race is not None else Race(len(plan), False)
+    try:
+        async with _open_group() as tg:
+            for index, binding in enumerate(plan):
+                race.start()
+                tg.start_soon(_race_one, race, index, binding, args, kwargs, tg.cancel_scope, None, clock.monotonic)
+    except BaseException as exc:  # the caller was cancelled: the providers are, too
+        error = race.interrupted(exc)
+        race.close()
+        if error is exc:
+            raise
+        raise error from None
+    crash = race.close()
+    if crash is not None:
+        return crash
+    outcomes = race.outcomes(plan)
     if not any(o.ok for o in outcomes):
-        _, pending = all_failed(notifier, ring, op, attempts, started, args, kwargs, (), clock)
+        _, pending = all_failed(notifier, ring, op, race.attempts, started, args, kwargs, (), clock)
         if pending is not None:
             await pending
     return outcomes

@@ -17,6 +17,7 @@ from .._outcome import Failure
 from ._binding import Binding
 from ._hooks import Notifier, discard
 from ._stats import ALL_FAILED
+from ._summary import summaries
 
 __all__ = ["all_failed", "deadline_passed", "sequential_async", "sequential_sync", "start_time"]
 
@@ -44,7 +45,7 @@ def all_failed(
     error = AllProvidersFailedError(op, attempts)
     if skipped:
         error.add_note(f"the caller's deadline passed before {', '.join(skipped)} could start")
-    ring.append((ALL_FAILED, None, op, len(attempts), 0.0, tuple(attempts)))
+    ring.append((ALL_FAILED, None, op, len(attempts), 0.0, summaries(attempts)))
     pending = None
     if notifier.hooks is not None or notifier.registry.listeners:
         duration = ((clock or get_clock()).monotonic() - started) if started is not None else 0.0

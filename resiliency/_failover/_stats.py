@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .._errors import ProviderAttemptError
 from .._events import AllProvidersFailed, Event, ProviderFailed, ProviderSucceeded
+from ._summary import ErrorSummary
 
 __all__ = ["EVENT_BUFFER", "LATENCY_SAMPLES", "GroupStats", "OpRecorder", "Outcome", "ProviderStats", "to_events"]
 
@@ -23,7 +25,9 @@ LATENCY_SAMPLES = 1000
 EVENT_BUFFER = 1000
 """Recent attempt records kept per group for ``events()``."""
 
-# Ring-buffer record kinds: (kind, provider, op, attempt, duration, error-or-attempts).
+# Ring-buffer record kinds: (kind, provider, op, attempt, duration, extra), extra being
+# None (success), ``summarize(error)`` (failure) or ``summaries(attempts)`` (all failed):
+# never an exception, which would pin the call's frames and arguments.
 SUCCEEDED, FAILED, ALL_FAILED = 0, 1, 2
 
 
@@ -158,13 +162,18 @@ def _rank(samples: list[float], q: float) -> float | None:
 
 
 def to_events(group: str, records: Iterable[tuple[Any, ...]]) -> list[Event]:
-    """Turn ring-buffer records into typed events."""
+    """Turn ring-buffer records into typed events (errors as ``ErrorSummary``)."""
     events: list[Event] = []
     for kind, provider, op, attempt, duration, extra in records:
         if kind == SUCCEEDED:
             events.append(ProviderSucceeded(group, provider, op, attempt, duration))
         elif kind == FAILED:
-            events.append(ProviderFailed(group, provider, op, attempt, duration, extra))
+            summary = ErrorSummary(extra[0], extra[1], provider, attempt)
+            events.append(ProviderFailed(group, provider, op, attempt, duration, summary))
         else:
-            events.append(AllProvidersFailed(group, op, tuple(extra)))
+            tried = tuple(
+                ProviderAttemptError(name, what, number, ErrorSummary(kind_name, message, name, number))
+                for name, what, number, kind_name, message in extra
+            )
+            events.append(AllProvidersFailed(group, op, tried))
     return events

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._engine import raise_failure
-from .._errors import AllProvidersFailedError
+from .._errors import AllProvidersFailedError, ResiliencyTimeoutError
 from .._events import Event
 from .._outcome import Failure
 from .._timeout import TimeoutPolicy, TimeoutStrategy
@@ -23,6 +23,7 @@ from ._binding import Binding
 from ._core import GroupCore
 from ._native import all_native, any_native
 from ._parallel import all_async, any_async
+from ._race import Race
 from ._sequential import sequential_async, sequential_sync
 from ._stats import GroupStats, Outcome, to_events
 from ._threads import all_sync, any_sync
@@ -159,20 +160,32 @@ class FailoverGroupView:
     async def execute_all(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
         """Run ``op`` on every provider at once; return each ``Outcome``, in provider order.
 
-        Never raises for a provider's failure: it is in its ``Outcome``.
+        Never raises for a provider's failure: it is in its ``Outcome``. Under a group
+        deadline (``with_options(timeout=...)``) the providers still running at the
+        deadline are cancelled and get ``Outcome(ok=False, error=ResiliencyTimeoutError)``;
+        the finished ones keep their outcome.
 
         Raises:
             NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
                 provider implements ``op``, or none is left after narrowing; at once.
+            BaseException: a provider's own ``KeyboardInterrupt``, ``SystemExit``...,
+                bare; the other providers are cancelled.
         """
         core = self._core
         plan = self._plan(op)
         runner = all_native if _running_loop() is not None else all_async
         if self._timer is None:
-            outcomes: list[Outcome] = await runner(core.notifier, core.ring, op, plan, args, kwargs)
-            return outcomes
-        result: list[Outcome] = await self._run(runner, (core.notifier, core.ring, op, plan, args, kwargs))
-        return result
+            out = await runner(core.notifier, core.ring, op, plan, args, kwargs)
+        else:
+            race = Race(len(plan), False)
+            params = (core.notifier, core.ring, op, plan, args, kwargs, race)
+            out = await self._timer.async_layer(lambda _a, _k: runner(*params))((), {})
+            if type(out) is Failure and isinstance(out.error, ResiliencyTimeoutError):
+                return race.outcomes(plan, out.error)  # the deadline: every outcome, none lost
+        if type(out) is Failure:
+            return raise_failure(out)
+        outcomes: list[Outcome] = out
+        return outcomes
 
     # -- sync ------------------------------------------------------------------------
 
@@ -202,7 +215,7 @@ class FailoverGroupView:
             deferral.defer_sync(op, args, kwargs, error)
 
     def execute_any_sync(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
-        """Sync form of ``execute_any``: providers run on threads (at most 32 at once).
+        """Sync form of ``execute_any``: providers run on pool threads (at most 32 at once).
 
         A loser cannot be stopped: it is abandoned, its result discarded, and it starts
         no further retry attempt.
@@ -222,18 +235,24 @@ class FailoverGroupView:
             deferral.defer_sync(op, args, kwargs, error)
 
     def execute_all_sync(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
-        """Sync form of ``execute_all``: providers run on threads (at most 32 at once).
+        """Sync form of ``execute_all``: providers run on pool threads (at most 32 at once).
+
+        Under a group deadline the providers still running at the deadline are
+        abandoned (they start no further attempt) and get a ``ResiliencyTimeoutError``
+        outcome.
 
         Raises:
             NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
                 provider implements ``op``, or none is left after narrowing; at once.
             TypeError: a provider of ``op`` is async.
+            BaseException: a provider's own ``KeyboardInterrupt``, ``SystemExit``..., bare.
         """
         core = self._core
-        result: list[Outcome] = self._run_sync(
-            all_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
-        )
-        return result
+        out = all_sync(core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._timeout)
+        if type(out) is Failure:
+            return raise_failure(out)
+        outcomes: list[Outcome] = out
+        return outcomes
 
     # -- options, stats, events ------------------------------------------------------
 
