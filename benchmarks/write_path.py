@@ -205,6 +205,17 @@ def bench_cache(n: int, repeat: int) -> list[Row]:
     peer("a")
     fresh("a")
     bare = per_call(lambda: price("a"), n, repeat)
+
+    def raising(sku: str) -> int:
+        raise ConnectionError("down")
+
+    def caught() -> None:
+        try:
+            raising("a")
+        except ConnectionError:
+            pass
+
+    t_raise = per_call(caught, n, repeat)
     t_through = per_call(lambda: through("a"), n, repeat)
     t_fresh = per_call(lambda: fresh("a"), n, repeat)
     t_stale = per_call(lambda: stale("a"), n, repeat)
@@ -223,12 +234,12 @@ def bench_cache(n: int, repeat: int) -> list[Row]:
             f"{t_fresh / t_peer:.2f}x",
         ),
         (
-            "`@cache_fallback` stale path (raise, serve stale)",
-            us(t_stale),
+            "`@cache_fallback` stale path, over a raise caught by hand",
+            us(t_stale - t_raise),
             f"cachetools.cached hit {us(t_peer)}",
-            f"{t_stale / t_peer:.2f}x",
+            f"{(t_stale - t_raise) / t_peer:.2f}x (goal <= 1.5x)",
         ),
-        ("bare call", us(bare), "", ""),
+        ("(reference) bare call; a raise caught by hand", f"{us(bare)}; {us(t_raise)}", "", ""),
     ]
 
 

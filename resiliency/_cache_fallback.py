@@ -8,9 +8,8 @@ is served without calling at all (a read-through cache).
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,17 +25,17 @@ __all__ = ["Cache", "CacheFallbackPolicy", "CacheFallbackStrategy", "MemoryCache
 
 
 class Cache(Protocol):
-    """Where ``@cache_fallback`` keeps values, by str key.
+    """Where ``@cache_fallback`` keeps values, by key (any hashable value).
 
     ``now`` is the strategy's clock reading; a cache shared by processes may age
     values by its own clock instead (``RedisCache`` uses the wall clock).
     """
 
-    def get(self, key: str, now: float) -> tuple[Any, float] | None:
+    def get(self, key: Hashable, now: float) -> tuple[Any, float] | None:
         """Return ``(value, age in seconds)`` for ``key``, or None."""
         ...
 
-    def set(self, key: str, value: Any, now: float, keep_for: float) -> None:
+    def set(self, key: Hashable, value: Any, now: float, keep_for: float) -> None:
         """Store ``value`` under ``key``; it need not be kept past ``keep_for`` seconds."""
         ...
 
@@ -50,30 +49,36 @@ class MemoryCache:
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries: int = check_count("max_entries", max_entries)
-        self._data: OrderedDict[str, tuple[Any, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._data: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
 
-    def get(self, key: str, now: float) -> tuple[Any, float] | None:
+    # Each OrderedDict operation is atomic under the GIL; a race between threads can only
+    # misorder recency or evict one entry early, never corrupt the cache, so no lock.
+
+    def get(self, key: Hashable, now: float) -> tuple[Any, float] | None:
         """Return ``(value, age)`` for ``key`` (and mark it recently used), or None."""
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None:
-                return None
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        try:
             self._data.move_to_end(key)
+        except KeyError:  # evicted by another thread meanwhile
+            pass
         return entry[0], now - entry[1]
 
-    def set(self, key: str, value: Any, now: float, keep_for: float = float("inf")) -> None:
+    def set(self, key: Hashable, value: Any, now: float, keep_for: float = float("inf")) -> None:
         """Store ``value``; evict the least recently used key past ``max_entries``."""
-        with self._lock:
-            self._data[key] = (value, now)
-            self._data.move_to_end(key)
-            if len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+        data = self._data
+        data[key] = (value, now)
+        data.move_to_end(key)
+        if len(data) > self.max_entries:
+            try:
+                data.popitem(last=False)
+            except KeyError:
+                pass
 
     def clear(self) -> None:
         """Forget every value."""
-        with self._lock:
-            self._data.clear()
+        self._data.clear()
 
     def __len__(self) -> int:
         return len(self._data)
@@ -82,9 +87,29 @@ class MemoryCache:
         return f"MemoryCache(max_entries={self.max_entries}, size={len(self._data)})"
 
 
-def default_key(*args: Any, **kwargs: Any) -> str:
-    """The default cache key: the ``repr`` of the arguments (keyword order ignored)."""
-    return repr((args, sorted(kwargs.items()))) if kwargs else repr(args)
+def default_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+    """The default cache key: the arguments as a tuple (keyword order ignored).
+
+    Arguments that cannot be hashed (lists, dicts) make the key their ``repr``.
+    """
+    key: Hashable = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+    try:
+        hash(key)
+    except TypeError:
+        return repr(key)
+    return key
+
+
+def _user_key(make: Callable[..., Hashable]) -> Callable[[tuple[Any, ...], dict[str, Any]], Hashable]:
+    def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+        made = make(*args, **kwargs)
+        try:
+            hash(made)
+        except TypeError:
+            raise TypeError(f"key must return a hashable value, a str for RedisCache (got {made!r})") from None
+        return made
+
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +118,7 @@ class CacheFallbackPolicy:
 
     ttl: float = 0.0
     stale_ttl: float = 3600.0
-    key: Callable[..., str] | None = None
+    key: Callable[..., Hashable] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ttl", check_duration("ttl", self.ttl))
@@ -116,7 +141,7 @@ class CacheFallbackStrategy(Strategy):
         self._cache = cache
         self._clock = clock
         self._registry = registry
-        self._key = policy.key or default_key
+        self._key = default_key if policy.key is None else _user_key(policy.key)
         self.name = name
 
     @property
@@ -127,59 +152,54 @@ class CacheFallbackStrategy(Strategy):
     def _now(self) -> float:
         return (self._clock or get_clock()).monotonic()
 
-    def _fresh(self, key: str) -> tuple[bool, Any]:
-        """A value younger than ``ttl``, to serve without a call."""
-        entry = self._cache.get(key, self._now())
-        if entry is not None and entry[1] < self._policy.ttl:
-            return True, entry[0]
-        return False, None
-
-    def _settle(self, key: str, outcome: Any) -> Any:
-        """Store a success; answer a failure with a value younger than ``stale_ttl``."""
-        if type(outcome) is not Failure:
-            self._cache.set(key, outcome, self._now(), self._policy.stale_ttl)
-            return outcome
-        entry = self._cache.get(key, self._now())
-        if entry is None:
-            return outcome
-        age = entry[1]
-        if age >= self._policy.stale_ttl:
-            return outcome
+    def _stale(self, key: Hashable, failure: Failure, now: float) -> Any:
+        """Answer ``failure`` with a value younger than ``stale_ttl``, or let it go on."""
+        entry = self._cache.get(key, now)
+        if entry is None or entry[1] >= self._policy.stale_ttl:
+            return failure
         if self._registry.listeners:
-            self._registry.emit(ServedStale(self.name, key, age, outcome.error))
+            self._registry.emit(ServedStale(self.name, key, entry[1], failure.error))
         return entry[0]
-
-    def _make_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        key = self._key(*args, **kwargs)
-        if not isinstance(key, str):
-            raise TypeError(f"key must return a str (got {key!r})")
-        return key
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Serve fresh values, store successes, answer failures with stale ones."""
-        read_through = self._policy.ttl > 0
+        cache, make_key, clock = self._cache, self._key, self._clock
+        ttl, stale_ttl = self._policy.ttl, self._policy.stale_ttl
+        failure = Failure
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            key = self._make_key(args, kwargs)
-            if read_through:
-                hit, value = self._fresh(key)
-                if hit:
-                    return value
-            return self._settle(key, inner(args, kwargs))
+            key = make_key(args, kwargs)
+            now = (clock or get_clock()).monotonic()
+            if ttl:
+                entry = cache.get(key, now)
+                if entry is not None and entry[1] < ttl:
+                    return entry[0]
+            outcome = inner(args, kwargs)
+            if type(outcome) is failure:
+                return self._stale(key, outcome, (clock or get_clock()).monotonic())
+            cache.set(key, outcome, now, stale_ttl)
+            return outcome
 
         return layer
 
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
         """Async form of ``sync_layer``."""
-        read_through = self._policy.ttl > 0
+        cache, make_key, clock = self._cache, self._key, self._clock
+        ttl, stale_ttl = self._policy.ttl, self._policy.stale_ttl
+        failure = Failure
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            key = self._make_key(args, kwargs)
-            if read_through:
-                hit, value = self._fresh(key)
-                if hit:
-                    return value
-            return self._settle(key, await inner(args, kwargs))
+            key = make_key(args, kwargs)
+            now = (clock or get_clock()).monotonic()
+            if ttl:
+                entry = cache.get(key, now)
+                if entry is not None and entry[1] < ttl:
+                    return entry[0]
+            outcome = await inner(args, kwargs)
+            if type(outcome) is failure:
+                return self._stale(key, outcome, (clock or get_clock()).monotonic())
+            cache.set(key, outcome, now, stale_ttl)
+            return outcome
 
         return layer
 
@@ -188,7 +208,7 @@ def cache_fallback(
     ttl: float = 0.0,
     *,
     stale_ttl: float = 3600.0,
-    key: Callable[..., str] | None = None,
+    key: Callable[..., Hashable] | None = None,
     cache: Cache | None = None,
     max_entries: int = 10_000,
     clock: Clock | None = None,
@@ -201,7 +221,8 @@ def cache_fallback(
         ttl: seconds a stored value is served without calling (0, the default: every
             call goes through, the cache only answers failures).
         stale_ttl: seconds a stored value may answer a failure; an older one never is.
-        key: ``key(*args, **kwargs) -> str``; default: the repr of the arguments.
+        key: ``key(*args, **kwargs)`` returning a hashable key (a str for a shared
+            cache reads best); default: the arguments as a tuple.
         cache: a ``MemoryCache`` (default, ``max_entries`` big) or
             ``resiliency.stores.redis.RedisCache``.
         max_entries: size of the default ``MemoryCache``.

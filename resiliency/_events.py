@@ -105,6 +105,6 @@ class AllProvidersFailed(Event):
 class ServedStale(Event):
     """``@cache_fallback`` answered a failed call with a value stored ``age`` seconds ago."""
 
-    key: str
+    key: Any
     age: float
     error: BaseException

@@ -89,6 +89,28 @@ def test_a_positive_ttl_serves_fresh_values_without_a_call() -> None:
     assert prices.calls == 2
 
 
+def test_unhashable_arguments_are_keyed_by_their_repr() -> None:
+    calls = {"up": True}
+
+    def total(items: list[int]) -> int:
+        if not calls["up"]:
+            raise ConnectionError("down")
+        return sum(items)
+
+    get = cache_fallback()(total)
+    assert get([1, 2]) == 3
+    calls["up"] = False
+    assert get([1, 2]) == 3
+    with pytest.raises(ConnectionError):
+        get([2, 1])
+
+
+def test_a_key_function_must_return_a_hashable_value() -> None:
+    get = cache_fallback(key=lambda sku: [sku])(Prices().get)
+    with pytest.raises(TypeError, match="key must return a hashable value"):
+        get("a")
+
+
 def test_a_key_function_picks_the_key() -> None:
     prices = Prices()
     get = cache_fallback(key=lambda sku: sku.lower())(prices.get)

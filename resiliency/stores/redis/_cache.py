@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from collections.abc import Hashable
 from typing import Any
 
 from ..._validate import message
@@ -12,7 +13,8 @@ __all__ = ["RedisCache"]
 
 
 class RedisCache:
-    """A ``@cache_fallback`` cache in Redis: one key per call key, expiring after ``stale_ttl``.
+    """A ``@cache_fallback`` cache in Redis: one key per call key (a str, or the repr of
+    another key), expiring after ``stale_ttl``.
 
     Values are pickled with the wall-clock time they were stored (``time.time()``), so
     every process ages them alike; the Redis key expires once no failure may be answered
@@ -34,10 +36,10 @@ class RedisCache:
         self.client = client
         self.prefix = prefix
 
-    def _key(self, key: str) -> str:
-        return f"{{{self.prefix}}}:{key}"
+    def _key(self, key: Hashable) -> str:
+        return f"{{{self.prefix}}}:{key if isinstance(key, str) else repr(key)}"
 
-    def get(self, key: str, now: float) -> tuple[Any, float] | None:
+    def get(self, key: Hashable, now: float) -> tuple[Any, float] | None:
         """Return ``(value, age by the wall clock)``, or None."""
         raw = self.client.get(self._key(key))
         if raw is None:
@@ -45,7 +47,7 @@ class RedisCache:
         value, stored = pickle.loads(raw)  # written by this class, in the application's own Redis
         return value, max(0.0, time.time() - stored)
 
-    def set(self, key: str, value: Any, now: float, keep_for: float = 86400.0) -> None:
+    def set(self, key: Hashable, value: Any, now: float, keep_for: float = 86400.0) -> None:
         """Store ``value``; Redis drops it ``keep_for`` seconds later."""
         payload = pickle.dumps((value, time.time()), protocol=pickle.HIGHEST_PROTOCOL)
         self.client.set(self._key(key), payload, px=max(1, int(keep_for * 1000)))
