@@ -15,7 +15,7 @@ from typing import Any, overload
 from ._decorators import Decorator, Target, apply_strategy
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
 from ._outcome import Failure
-from ._validate import check_callable, check_exception_filter
+from ._validate import check_callable, check_exception_filter, init_fields, rebuild
 
 __all__ = ["FallbackPolicy", "FallbackStrategy", "fallback"]
 
@@ -26,6 +26,9 @@ class _Missing:
 
     def __repr__(self) -> str:
         return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"  # unpickled as this module's MISSING, the one instance
 
 
 MISSING: Any = _Missing()
@@ -62,6 +65,10 @@ class FallbackPolicy(CallablePolicy):
         check_callable("handler", self.handler, allow_none=True)
         check_callable("if_result", self.if_result, allow_none=True)
         object.__setattr__(self, "_handles", check_exception_filter("on", self.on))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its fields; the cached exception filter is rebuilt.
+        return (rebuild, (FallbackPolicy, init_fields(self)))
 
     def to_strategy(self) -> FallbackStrategy:
         """Return a strategy applying this policy."""

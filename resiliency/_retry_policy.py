@@ -24,6 +24,7 @@ from ._validate import (
     check_exception_filter,
     check_number,
     message,
+    rebuild,
 )
 
 if TYPE_CHECKING:
@@ -164,6 +165,10 @@ class RetryPolicy:
         put(self, "rng", rng)
         put(self, "fields_set", frozenset(fields))
         put(self, "_decider", make_decider(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as the fields given; the cached predicate and decider are rebuilt.
+        return (rebuild, (RetryPolicy, dict(self.fields())))
 
     # -- merging and presets -----------------------------------------------------------
 
