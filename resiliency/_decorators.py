@@ -13,7 +13,8 @@ Decided once per target, at decoration time:
   costs one wrapper.
 
 Generator and async generator functions, and callable objects whose ``__call__`` is
-one, are refused with a ``TypeError``.
+one, are refused with a ``TypeError``. A sync callable that returns a coroutine (an
+``async def`` called without ``await``) raises ``TypeError`` at the call.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from types import CoroutineType
 from typing import Any, Protocol, TypeVar
 
 import wrapt
 
-from ._engine import Pipeline, Strategy, drive_async, drive_sync
+from ._engine import Pipeline, Strategy, drive_async, drive_sync, returned_awaitable
 from ._outcome import Failure
 
 __all__ = [
@@ -125,12 +127,17 @@ def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
     fn = pipeline.fn
     resume = pipeline.resume_sync
     failure = Failure
+    coroutine = CoroutineType
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except Exception as exc:
             first = failure(exc)
+        else:
+            if type(result) is not coroutine:
+                return result
+            raise returned_awaitable(fn, result)
         result = resume(first, args, kwargs)
         del first  # the first error's traceback holds this frame: no cycle back to it
         if type(result) is failure:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from ._decorators import Decorator, Target, apply_strategy
+from ._decorators import Decorator, Target, apply_strategy, is_async_callable
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
 from ._outcome import Failure
 from ._validate import check_callable, check_exception_filter, init_fields, rebuild
@@ -45,6 +45,9 @@ class FallbackPolicy(CallablePolicy):
         on: exception types or a predicate that the fallback handles (default
             ``Exception``); others pass through unchanged.
         if_result: predicate on a result that asks for the fallback too.
+
+    A predicate (``on``, ``if_result``) or the handler may be ``async def`` for an
+    async callable, where it is awaited; on a sync callable that is a ``TypeError``.
 
     Raises:
         TypeError: neither or both of ``value`` and ``handler``; a non-callable handler,
@@ -100,15 +103,28 @@ class FallbackStrategy(Strategy):
             return policy._handles(outcome.error), outcome.error
         return policy.if_result is not None and bool(policy.if_result(outcome)), None
 
+    async def _awanted(self, outcome: Any) -> tuple[bool, BaseException | None]:
+        """``_wanted``, awaiting an ``async def`` ``on`` or ``if_result`` predicate."""
+        policy = self._policy
+        if type(outcome) is Failure:
+            verdict = policy._handles(outcome.error)
+            return bool(await verdict if inspect.isawaitable(verdict) else verdict), outcome.error
+        if policy.if_result is None:
+            return False, None
+        verdict = policy.if_result(outcome)
+        return bool(await verdict if inspect.isawaitable(verdict) else verdict), None
+
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Replace a handled failure with the fallback's answer.
 
         Raises:
-            TypeError: an ``async def`` handler on a sync callable.
+            TypeError: an ``async def`` handler or predicate on a sync callable.
         """
         policy = self._policy
-        if inspect.iscoroutinefunction(policy.handler):
-            raise TypeError(f"handler must be a plain function for a sync callable (got async {policy.handler!r})")
+        async_on = None if isinstance(policy.on, (type, tuple, list, set, frozenset)) else policy.on
+        for param, given in (("handler", policy.handler), ("if_result", policy.if_result), ("on", async_on)):
+            if is_async_callable(given):
+                raise TypeError(f"{param} must be a plain function for a sync callable (got async {given!r})")
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             outcome = inner(args, kwargs)
@@ -134,7 +150,7 @@ class FallbackStrategy(Strategy):
             outcome = await inner(args, kwargs)
             if type(outcome) is not Failure and policy.if_result is None:
                 return outcome
-            wanted, error = self._wanted(outcome)
+            wanted, error = await self._awanted(outcome)
             if not wanted:
                 return outcome
             if policy.handler is None:

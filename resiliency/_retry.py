@@ -110,6 +110,37 @@ class RetryStrategy(Strategy):
         left = None if deadline is None else deadline[0] - deadline[1].monotonic()
         return policy._decider(attempt, error, result, previous, elapsed, left)
 
+    async def _adecide(
+        self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None
+    ) -> float | None:
+        """``_decide`` for a policy with an async predicate: await it, then decide on its answer."""
+        policy = self._policy
+        on_error, on_result = policy._async_predicates
+        if type(outcome) is Failure:
+            error, result, predicate, subject = outcome.error, None, on_error, outcome.error
+        elif policy.retry_if_result is not None:
+            error, result, predicate, subject = None, outcome, on_result, outcome
+        else:
+            return None
+        matched = None if predicate is None else bool(await predicate(subject))
+        elapsed = clock.monotonic() - started if started is not None else 0.0
+        deadline = _deadline_var.get()
+        left = None if deadline is None else deadline[0] - deadline[1].monotonic()
+        return policy._decider(attempt, error, result, previous, elapsed, left, matched)
+
+    def check_sync(self) -> None:
+        """Refuse what only an async callable can use: async hooks and predicates.
+
+        Raises:
+            TypeError: an ``async def`` ``on_retry``, ``retry_on`` or ``retry_if_result``.
+        """
+        policy = self._policy
+        if inspect.iscoroutinefunction(policy.on_retry):
+            raise TypeError(f"on_retry must be a plain function for a sync callable (got async {policy.on_retry!r})")
+        for param, predicate in zip(("retry_on", "retry_if_result"), policy._async_predicates, strict=True):
+            if predicate is not None:
+                raise TypeError(f"{param} must be a plain function for a sync callable (got async {predicate!r})")
+
     def run_sync(
         self,
         inner: SyncLayer,
@@ -156,10 +187,14 @@ class RetryStrategy(Strategy):
         outcome = await inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
         failure, check_results = Failure, self._policy.retry_if_result is not None
+        awaits = self._policy._async_predicates != (None, None)
         while True:
             if type(outcome) is not failure and not check_results:
                 break  # a success nothing refuses: no decision to make
-            delay = self._decide(attempt, outcome, previous, clock, started)
+            if awaits:
+                delay = await self._adecide(attempt, outcome, previous, clock, started)
+            else:
+                delay = self._decide(attempt, outcome, previous, clock, started)
             if delay is None:
                 break
             pending = None
@@ -196,12 +231,9 @@ class RetryStrategy(Strategy):
         """Retry layer: the first attempt inline; the loop only after a failure.
 
         Raises:
-            TypeError: an ``async def`` ``on_retry`` hook on a sync callable.
+            TypeError: an ``async def`` ``on_retry`` hook or predicate on a sync callable.
         """
-        if inspect.iscoroutinefunction(self._policy.on_retry):
-            raise TypeError(
-                f"on_retry must be a plain function for a sync callable (got async {self._policy.on_retry!r})"
-            )
+        self.check_sync()
         run = self.run_sync
         if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
             return lambda args, kwargs: run(inner, args, kwargs)
@@ -236,7 +268,9 @@ def call_with_stats(
 ) -> RetryResult[Any]:
     """Run ``fn`` under ``policy``; return ``RetryResult`` or raise the last error."""
     stats = _Stats()
-    outcome = RetryStrategy(policy).run_sync(sync_leaf(fn), args, kwargs, stats)
+    strategy = RetryStrategy(policy)
+    strategy.check_sync()
+    outcome = strategy.run_sync(sync_leaf(fn), args, kwargs, stats)
     if type(outcome) is Failure:
         raise_failure(outcome)
     return RetryResult(outcome, stats.attempts, stats.total_delay)

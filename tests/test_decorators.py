@@ -12,6 +12,7 @@ import pytest
 from resiliency import (
     FailoverGroup,
     Registry,
+    RetryPolicy,
     circuit_breaker,
     fallback,
     provider_from_callable,
@@ -131,3 +132,79 @@ def test_a_group_entry_point_keeps_defaults() -> None:
         raise NotImplementedError
 
     assert get.__defaults__ == (1,)
+
+
+# -- item 4: a sync callable returning an awaitable --------------------------------------------
+
+
+async def upload(provider: str, key: str) -> str:
+    return f"{provider}:{key}"
+
+
+SYNC_STRATEGIES: list[Callable[[Any], Any]] = [
+    retry,
+    retry(max_attempts=2, retry_if_result=lambda r: False),
+    fallback(value="fallback"),
+    circuit_breaker,
+    timeout(5.0),
+]
+
+
+@pytest.mark.filterwarnings("error")  # no "coroutine was never awaited" either
+@pytest.mark.parametrize("decorate", SYNC_STRATEGIES)
+def test_a_sync_callable_returning_a_coroutine_is_a_type_error(decorate: Callable[[Any], Any]) -> None:
+    def send(key: str) -> Any:
+        return upload("s3", key)
+
+    wrapped = decorate(send)
+    with pytest.raises(TypeError, match=r"^.*send is a sync callable but returned an awaitable"):
+        wrapped("k")
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_sync_method_and_one_off_call_returning_a_coroutine_are_type_errors() -> None:
+    class Client:
+        @retry
+        @classmethod
+        def fetch(cls) -> Any:
+            return upload("s3", "k")
+
+    with pytest.raises(TypeError, match="fetch is a sync callable"):
+        Client.fetch()
+    with pytest.raises(TypeError, match="<lambda> is a sync callable"):
+        RetryPolicy().call(lambda: upload("s3", "k"))
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_sync_provider_returning_a_coroutine_is_a_type_error_in_execute_sync() -> None:
+    group = FailoverGroup("awaitables", registry=Registry())
+    group.register(provider_from_callable("s3", lambda key: upload("s3", key), op="upload"))
+    with pytest.raises(TypeError, match=r"provider 's3' \(.*<lambda>\) is a sync callable"):
+        group.execute_sync("upload", "k")
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.anyio
+async def test_a_sync_provider_returning_a_coroutine_is_a_type_error_in_execute() -> None:
+    group = FailoverGroup("awaitables-async", registry=Registry())
+    group.register(provider_from_callable("s3", lambda key: upload("s3", key), op="upload"))
+
+    @retry(max_attempts=2)
+    def with_strategy(key: str) -> Any:
+        return upload("gcs", key)
+
+    group.register(provider_from_callable("gcs", with_strategy, op="upload", priority=1))
+    with pytest.raises(TypeError, match=r"provider 's3' \(.*<lambda>\) is a sync callable"):
+        await group.execute("upload", "k")
+    with pytest.raises(TypeError, match=r"provider 'gcs' \(.*with_strategy\) is a sync callable"):
+        await group.with_options(providers=["gcs"]).execute("upload", "k")
+    with pytest.raises(TypeError, match=r"provider 'gcs' \(.*with_strategy\) is a sync callable"):
+        group.with_options(providers=["gcs"]).execute_sync("upload", "k")
+
+
+def test_a_sync_callable_returning_a_plain_value_is_unchanged() -> None:
+    @retry
+    def fine() -> list[int]:
+        return [1]
+
+    assert fine() == [1]

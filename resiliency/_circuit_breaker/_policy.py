@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,8 @@ class CircuitBreakerPolicy(CallablePolicy):
 
     An exception is a failure when it matches ``failure_on`` and not ``ignore_on``; an
     ignored one counts for nothing; any other exception counts as a success (as a
-    returned value does).
+    returned value does). A predicate given as a filter may be ``async def`` for an
+    async callable, where it is awaited; on a sync callable that is a ``TypeError``.
 
     Raises:
         TypeError: a number is a bool, a string or another non-number; a filter is
@@ -192,6 +194,25 @@ class CircuitBreakerPolicy(CallablePolicy):
     def is_failure(self, exc: BaseException) -> bool:
         """Return whether ``exc`` counts as a failure: it matches ``failure_on``, not ``ignore_on``."""
         return self._failure_filter(exc) and not self._ignore_filter(exc)
+
+    def _async_filters(self) -> tuple[str, ...]:
+        """The filters (``"failure_on"``, ``"ignore_on"``) that are ``async def`` predicates."""
+        from .._decorators import is_async_callable
+
+        given = (("failure_on", self.failure_on), ("ignore_on", self.ignore_on))
+        return tuple(p for p, f in given if not isinstance(f, (type, tuple)) and is_async_callable(f))
+
+    async def _aclassify(self, exc: BaseException) -> bool | None:
+        """Return whether ``exc`` is a failure, or None when it is ignored, awaiting async filters."""
+        ignored: Any = self._ignore_filter(exc)
+        if inspect.isawaitable(ignored):
+            ignored = await ignored
+        if ignored:
+            return None
+        failed: Any = self._failure_filter(exc)
+        if inspect.isawaitable(failed):
+            failed = await failed
+        return bool(failed)
 
     def to_strategy(self) -> CircuitBreaker:
         """Return a new private (unnamed) ``CircuitBreaker`` applying this policy.
