@@ -91,7 +91,7 @@ def resolve_policy(config: PolicyConfig, provider: str, op: str, inline: RetryPo
 
 
 def _not_when_open(policy: RetryPolicy) -> Any:
-    wants = policy._should_retry
+    wants: Any = policy._should_retry
     retry_on: Any
 
     if is_async_callable(wants):  # stays async, so the async loop awaits it
