@@ -8,18 +8,22 @@ handler gets ``None`` as ``exc``. An exception the handler raises is what the ca
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
-from ._decorators import Decorator, Target, apply_strategy, is_async_callable
+from ._decorators import apply_strategy, is_async_callable
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
+from ._fallback_typing import Widening
 from ._outcome import Failure
 from ._validate import check_callable, check_exception_filter, init_fields, rebuild
 
 __all__ = ["FallbackPolicy", "FallbackStrategy", "fallback"]
 
-
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C")
+V = TypeVar("V")
 
 class _Missing:
     __slots__ = ()
@@ -57,7 +61,7 @@ class FallbackPolicy(CallablePolicy):
     value: Any = MISSING
     handler: Callable[..., Any] | None = None
     on: Any = Exception
-    if_result: Callable[[Any], bool] | None = None
+    if_result: Callable[[Any], object] | None = None
     _handles: Callable[[BaseException], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +110,7 @@ class FallbackStrategy(Strategy):
     async def _awanted(self, outcome: Any) -> tuple[bool, BaseException | None]:
         """``_wanted``, awaiting an ``async def`` ``on`` or ``if_result`` predicate."""
         policy = self._policy
+        verdict: Any
         if type(outcome) is Failure:
             verdict = policy._handles(outcome.error)
             return bool(await verdict if inspect.isawaitable(verdict) else verdict), outcome.error
@@ -167,16 +172,46 @@ class FallbackStrategy(Strategy):
 
 
 @overload
-def fallback(fn: Target, /) -> Target: ...
+def fallback(  # type: ignore[overload-overlap]
+    fn: Callable[P, Coroutine[Any, Any, R]], /
+) -> Callable[P, Coroutine[Any, Any, R | None]]: ...
+@overload
+def fallback(fn: Callable[P, R], /) -> Callable[P, R | None]: ...
+@overload
+def fallback(
+    fn: classmethod[C, P, Coroutine[Any, Any, R]], /
+) -> classmethod[C, P, Coroutine[Any, Any, R | None]]: ...
+@overload
+def fallback(fn: classmethod[C, P, R], /) -> classmethod[C, P, R | None]: ...
+@overload
+def fallback(
+    fn: staticmethod[P, Coroutine[Any, Any, R]], /
+) -> staticmethod[P, Coroutine[Any, Any, R | None]]: ...
+@overload
+def fallback(fn: staticmethod[P, R], /) -> staticmethod[P, R | None]: ...
 @overload
 def fallback(
     *,
-    value: Any = ...,
-    handler: Callable[..., Any] | None = None,
+    value: V,
     on: Any = Exception,
-    if_result: Callable[[Any], bool] | None = None,
-    policy: FallbackPolicy | None = None,
-) -> Decorator: ...
+    if_result: Callable[[Any], object] | None = None,
+) -> Widening[V]: ...
+@overload
+def fallback(
+    *,
+    handler: Callable[..., Coroutine[Any, Any, V]],
+    on: Any = Exception,
+    if_result: Callable[[Any], object] | None = None,
+) -> Widening[V]: ...
+@overload
+def fallback(
+    *,
+    handler: Callable[..., V],
+    on: Any = Exception,
+    if_result: Callable[[Any], object] | None = None,
+) -> Widening[V]: ...
+@overload
+def fallback(*, policy: FallbackPolicy) -> Widening[Any]: ...
 def fallback(
     fn: Any = None,
     /,
@@ -184,13 +219,18 @@ def fallback(
     value: Any = MISSING,
     handler: Callable[..., Any] | None = None,
     on: Any = Exception,
-    if_result: Callable[[Any], bool] | None = None,
+    if_result: Callable[[Any], object] | None = None,
     policy: FallbackPolicy | None = None,
 ) -> Any:
     """Answer with ``value`` or ``handler(exc, *args, **kwargs)`` when the call fails.
 
     ``@fallback(value=[])``, ``@fallback(handler=from_cache, on=ConnectionError)``,
     ``@fallback(policy=FallbackPolicy(...))``. Bare ``@fallback`` answers ``None``.
+
+    For type checkers the decorated callable keeps its parameters and its return type
+    widens by the answer's: ``@fallback(value=None)`` on ``-> float`` gives
+    ``-> float | None``; a handler widens it by its (awaited) return type; with
+    ``policy=`` the answer's type is unknown (``Any``).
 
     Raises:
         TypeError: (at decoration) neither or both of value and handler, bad ``on``.

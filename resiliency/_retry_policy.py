@@ -46,7 +46,7 @@ class RetryFields(TypedDict, total=False):
     max_delay: float
     multiplier: float
     retry_on: Any
-    retry_if_result: Callable[[Any], bool] | None
+    retry_if_result: Callable[[Any], bool | Awaitable[bool]] | None
     respect_retry_after: bool
     max_retry_after: float
     max_total_time: float | None
@@ -109,7 +109,7 @@ class RetryPolicy:
     max_delay: float
     multiplier: float
     retry_on: Any
-    retry_if_result: Callable[[Any], bool] | None
+    retry_if_result: Callable[[Any], bool | Awaitable[bool]] | None
     respect_retry_after: bool
     max_retry_after: float
     max_total_time: float | None
