@@ -80,6 +80,5 @@ def test_documented_python_type_checks(tmp_path: Path) -> None:
             page = modules.get(Path(match["path"]))
             where = page.relative_to(ROOT) if page is not None else match["path"]
             problems.append(f"{where}:{match['line']}: {match['text']}")
-    assert process.returncode in (0, 1), process.stdout + process.stderr
     assert not problems, "documented Python that mypy rejects:\n" + "\n".join(problems)
-    assert process.returncode == 0, process.stdout + process.stderr
+    assert process.returncode == 0, process.stdout + process.stderr  # 2: mypy itself failed
