@@ -198,7 +198,10 @@ def _wrap_function(pipeline: Pipeline) -> Callable[..., Any]:
     # Tools that read defaults off the function (not through inspect.signature) see the
     # user's, from the function inspect.signature reports. The wrapper takes only *args
     # and **kwargs, so Python never applies them.
-    source = inspect.unwrap(pipeline.fn)
+    try:
+        source = inspect.unwrap(pipeline.fn)
+    except ValueError:  # a __wrapped__ cycle
+        source = pipeline.fn
     if inspect.isfunction(source):
         wrapper.__defaults__ = source.__defaults__
         wrapper.__kwdefaults__ = source.__kwdefaults__

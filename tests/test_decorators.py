@@ -104,6 +104,7 @@ def test_describe_survives_a_wrapped_cycle() -> None:
 
     loop.__wrapped__ = loop  # type: ignore[attr-defined]
     assert describe(loop) == []
+    assert describe(retry(loop)) != []  # decorating it works too
 
 
 def test_wrappers_keep_defaults_and_keyword_defaults() -> None:
