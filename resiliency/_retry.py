@@ -96,8 +96,19 @@ class RetryStrategy(Strategy):
             logger.exception("on_retry hook %r raised", hook)
             return None
 
-    def _decide(self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None) -> float | None:
-        """The one decision both loops share: seconds to wait, or None to stop."""
+    def _decide(
+        self,
+        attempt: int,
+        outcome: Any,
+        previous: float,
+        clock: Clock,
+        started: float | None,
+        matched: bool | None = None,
+    ) -> float | None:
+        """The one decision both loops share: seconds to wait, or None to stop.
+
+        ``matched``: an async predicate's answer, already awaited (see ``_adecide``).
+        """
         policy = self._policy
         if type(outcome) is Failure:
             error, result = outcome.error, None
@@ -108,25 +119,17 @@ class RetryStrategy(Strategy):
         elapsed = clock.monotonic() - started if started is not None else 0.0
         deadline = _deadline_var.get()
         left = None if deadline is None else deadline[0] - deadline[1].monotonic()
-        return policy._decider(attempt, error, result, previous, elapsed, left)
+        return policy._decider(attempt, error, result, previous, elapsed, left, matched)
 
     async def _adecide(
         self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None
     ) -> float | None:
         """``_decide`` for a policy with an async predicate: await it, then decide on its answer."""
-        policy = self._policy
-        on_error, on_result = policy._async_predicates
-        if type(outcome) is Failure:
-            error, result, predicate, subject = outcome.error, None, on_error, outcome.error
-        elif policy.retry_if_result is not None:
-            error, result, predicate, subject = None, outcome, on_result, outcome
-        else:
-            return None
-        matched = None if predicate is None else bool(await predicate(subject))
-        elapsed = clock.monotonic() - started if started is not None else 0.0
-        deadline = _deadline_var.get()
-        left = None if deadline is None else deadline[0] - deadline[1].monotonic()
-        return policy._decider(attempt, error, result, previous, elapsed, left, matched)
+        on_error, on_result = self._policy._async_predicates
+        failed = type(outcome) is Failure
+        predicate = on_error if failed else on_result
+        matched = None if predicate is None else bool(await predicate(outcome.error if failed else outcome))
+        return self._decide(attempt, outcome, previous, clock, started, matched)
 
     def check_sync(self) -> None:
         """Refuse what only an async callable can use: async hooks and predicates.
