@@ -12,7 +12,9 @@ Decided once per target, at decoration time:
   strategy added outermost to its pipeline, and the old wrapper is dropped: a stack
   costs one wrapper.
 
-Generator and async generator functions are refused with a ``TypeError``.
+Generator and async generator functions, and callable objects whose ``__call__`` is
+one, are refused with a ``TypeError``. A sync callable that returns a coroutine (an
+``async def`` called without ``await``) raises ``TypeError`` at the call.
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from types import CoroutineType
 from typing import Any, Protocol, TypeVar
 
 import wrapt
 
-from ._engine import Pipeline, Strategy, drive_async, drive_sync
+from ._engine import Pipeline, Strategy, drive_async, drive_sync, returned_awaitable
 from ._outcome import Failure
 
-__all__ = ["Decorator", "Target", "apply_strategy", "describe", "is_async_callable", "pipeline_of"]
+__all__ = [
+    "Decorator",
+    "Target",
+    "apply_strategy",
+    "describe",
+    "is_async_callable",
+    "is_generator_callable",
+    "pipeline_of",
+]
 
 # What a decorator accepts bare: a callable, or a classmethod/staticmethod object.
 Target = TypeVar("Target", bound="Callable[..., Any] | classmethod[Any, Any, Any] | staticmethod[Any, Any]")
@@ -49,11 +60,24 @@ def is_async_callable(fn: object) -> bool:
     return False
 
 
-def _check_target(fn: object) -> None:
+def is_generator_callable(fn: object) -> bool:
+    """Return whether calling ``fn`` gives a generator or async generator (function or object)."""
     if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
-        name = getattr(fn, "__qualname__", repr(fn))
+        return True
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or isinstance(fn, type):
+        return False
+    call = getattr(type(fn), "__call__", None)
+    return inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call)
+
+
+def _check_target(fn: object) -> None:
+    if is_generator_callable(fn):
+        if inspect.isfunction(fn) or inspect.ismethod(fn):
+            what = f"generator function {fn.__qualname__}"
+        else:
+            what = f"{fn!r}, whose __call__ is a generator"
         raise TypeError(
-            f"cannot decorate generator function {name}: a resilience strategy needs a "
+            f"cannot decorate {what}: a resilience strategy needs a "
             "function that returns (or an async function that returns), not one that yields"
         )
     if not callable(fn):
@@ -103,12 +127,17 @@ def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
     fn = pipeline.fn
     resume = pipeline.resume_sync
     failure = Failure
+    coroutine = CoroutineType
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except Exception as exc:
             first = failure(exc)
+        else:
+            if type(result) is not coroutine:
+                return result
+            raise returned_awaitable(fn, result)
         result = resume(first, args, kwargs)
         del first  # the first error's traceback holds this frame: no cycle back to it
         if type(result) is failure:
@@ -166,6 +195,16 @@ def _closure_pipeline(target: object) -> Pipeline | None:
 def _wrap_function(pipeline: Pipeline) -> Callable[..., Any]:
     wrapper = _make_wrapper(pipeline)
     functools.update_wrapper(wrapper, pipeline.fn)
+    # Tools that read defaults off the function (not through inspect.signature) see the
+    # user's, from the function inspect.signature reports. The wrapper takes only *args
+    # and **kwargs, so Python never applies them.
+    try:
+        source = inspect.unwrap(pipeline.fn)
+    except ValueError:  # a __wrapped__ cycle
+        source = pipeline.fn
+    if inspect.isfunction(source):
+        wrapper.__defaults__ = source.__defaults__
+        wrapper.__kwdefaults__ = source.__kwdefaults__
     setattr(wrapper, PIPELINE_ATTR, pipeline)
     return wrapper
 
@@ -247,10 +286,18 @@ def describe(fn: object) -> list[Strategy]:
     """Return the strategies protecting a decorated callable, outermost first.
 
     Each item has ``.kind`` ("retry", "circuit_breaker", "timeout", ...) and
-    ``.policy``. A callable with no strategy gives an empty list.
+    ``.policy``. A callable with no strategy gives an empty list. A plain decorator
+    made with ``functools.wraps`` is looked through (its ``__wrapped__`` is followed).
     """
-    pipeline = pipeline_of(fn)
-    return list(pipeline.strategies) if pipeline is not None else []
+    seen: set[int] = set()
+    target: object = fn
+    while target is not None and id(target) not in seen:
+        pipeline = pipeline_of(target)
+        if pipeline is not None:
+            return list(pipeline.strategies)
+        seen.add(id(target))
+        target = getattr(target, "__wrapped__", None)
+    return []
 
 
 _WRAPPER_CODES = frozenset(

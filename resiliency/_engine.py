@@ -16,6 +16,7 @@ re-raise the original exception object, traceback intact.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from types import CoroutineType
 from typing import Any, NoReturn
 
 from ._outcome import Failure
@@ -29,6 +30,7 @@ __all__ = [
     "drive_async",
     "drive_sync",
     "raise_failure",
+    "returned_awaitable",
 ]
 
 SyncLayer = Callable[[tuple[Any, ...], dict[str, Any]], Any]
@@ -76,14 +78,41 @@ class Strategy:
         return f"<{self.kind} {self.policy!r}>"
 
 
-def sync_leaf(fn: Callable[..., Any]) -> SyncLayer:
-    """The innermost sync layer: call ``fn``, an exception becomes a ``Failure``."""
+def returned_awaitable(fn: object, result: object, name: str | None = None) -> TypeError:
+    """The error for a sync callable ``fn`` that returned an awaitable; ``result`` is closed.
+
+    Such a call did nothing yet (an ``async def`` called without ``await``); taking the
+    coroutine for a result would count a success that never ran. Closing it spares the
+    "never awaited" warning. ``name`` replaces ``fn``'s qualified name in the message.
+    """
+    close = getattr(result, "close", None)
+    if callable(close):
+        close()
+    if name is None:
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+    return TypeError(
+        f"{name} is a sync callable but returned an awaitable ({result!r}), which nothing will "
+        "await: make it `async def` and await the call inside it"
+    )
+
+
+def sync_leaf(fn: Callable[..., Any], label: str | None = None) -> SyncLayer:
+    """The innermost sync layer: call ``fn``, an exception becomes a ``Failure``.
+
+    Raises:
+        TypeError: ``fn`` returned a coroutine (see ``returned_awaitable``; ``label``
+            names ``fn`` in the message).
+    """
+    coroutine = CoroutineType
 
     def leaf(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except Exception as exc:
             return Failure(exc)
+        if type(result) is coroutine:
+            raise returned_awaitable(fn, result, label)
+        return result
 
     return leaf
 
@@ -103,6 +132,8 @@ def async_leaf(fn: Callable[..., Awaitable[Any]]) -> AsyncLayer:
 class Pipeline:
     """The fused strategies over one function, with its composed layer chain.
 
+    ``label`` names ``fn`` in the error a sync ``fn`` returning a coroutine gets.
+
     Attributes:
         fn: the user's function (the leaf).
         strategies: outermost first.
@@ -112,12 +143,14 @@ class Pipeline:
 
     __slots__ = ("_partials", "chain", "fn", "is_async", "passthrough", "strategies")
 
-    def __init__(self, fn: Callable[..., Any], strategies: Sequence[Strategy], is_async: bool) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], strategies: Sequence[Strategy], is_async: bool, *, label: str | None = None
+    ) -> None:
         self.fn = fn
         self.strategies = tuple(strategies)
         self.is_async = is_async
         # _partials[k] is the chain of the k innermost strategies over the leaf.
-        partials: list[Any] = [async_leaf(fn) if is_async else sync_leaf(fn)]
+        partials: list[Any] = [async_leaf(fn) if is_async else sync_leaf(fn, label)]
         for strategy in reversed(self.strategies):
             inner = partials[-1]
             partials.append(strategy.async_layer(inner) if is_async else strategy.sync_layer(inner))

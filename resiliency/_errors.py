@@ -17,11 +17,19 @@ The tree::
 
 A rejection raises a fresh instance every time; an error from the user's function is
 never wrapped on the way out of a strategy, it is re-raised unchanged.
+
+A rejection holds the live object that refused the call (``.breaker``, ``.bulkhead``,
+``.limiter``). Pickled (to another process), it carries a ``DetachedSource`` in its
+place instead, with the object's kind and name; ``copy.copy`` and ``copy.deepcopy``
+keep the live object (a lock cannot be copied, and a copy of a breaker would be
+another breaker).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -31,6 +39,7 @@ __all__ = [
     "AllProvidersFailedError",
     "BulkheadFullError",
     "CircuitOpenError",
+    "DetachedSource",
     "NoProviderError",
     "ProviderAttemptError",
     "RateLimitedError",
@@ -46,7 +55,48 @@ class ResiliencyError(Exception):
     code: ClassVar[str] = "RESILIENCY_ERROR"
 
 
-class CircuitOpenError(ResiliencyError):
+@dataclass(frozen=True)
+class DetachedSource:
+    """What a pickled rejection keeps of the breaker, bulkhead or limiter that raised it.
+
+    Attributes:
+        kind: the live object's class name ("CircuitBreaker", "Bulkhead", "RateLimiter").
+        name: its registry name, or None for a private one.
+    """
+
+    kind: str
+    name: str | None
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<{self.kind}{label} (detached)>"
+
+
+def _detach(source: object) -> object:
+    if source is None or isinstance(source, (DetachedSource, str)):
+        return source
+    return DetachedSource(type(source).__name__, getattr(source, "name", None))
+
+
+class _Rejection(ResiliencyError):
+    """A rejection whose ``args[0]`` is the live object that refused the call."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The live object holds locks and a clock: it stays in this process.
+        return (type(self), (_detach(self.args[0]), *self.args[1:]), self.__dict__ or None)
+
+    def __copy__(self) -> Any:
+        twin = type(self)(*self.args)
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        twin = type(self)(*self.args)  # the same live object: a copied lock would guard nothing
+        twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return twin
+
+
+class CircuitOpenError(_Rejection):
     """A circuit breaker rejected the call.
 
     Built on the rejection path, so it is cheap: no ``__init__`` of its own, the
@@ -82,8 +132,12 @@ class CircuitOpenError(ResiliencyError):
             return f"{label} is forced open; it rejects every call until reset()"
         return f"{label} is open; retry after {self.retry_after:.3f}s"
 
+    def __repr__(self) -> str:
+        # Short: the breaker's own repr carries its whole policy.
+        return f"CircuitOpenError(breaker={getattr(self.breaker, 'name', None)!r}, retry_after={self.retry_after!r})"
 
-class BulkheadFullError(ResiliencyError):
+
+class BulkheadFullError(_Rejection):
     """A bulkhead had no free slot and no room (or time) left in its queue.
 
     Attributes:
@@ -135,7 +189,7 @@ class ResiliencyTimeoutError(ResiliencyError, TimeoutError):
         return (type(self), (self.timeout, self.elapsed, self.name), self.__dict__)
 
 
-class RateLimitedError(ResiliencyError):
+class RateLimitedError(_Rejection):
     """A rate limiter had no token for the call.
 
     Attributes:

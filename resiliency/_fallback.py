@@ -8,24 +8,31 @@ handler gets ``None`` as ``exc``. An exception the handler raises is what the ca
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
-from ._decorators import Decorator, Target, apply_strategy
+from ._decorators import apply_strategy, is_async_callable
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
+from ._fallback_typing import Widening
 from ._outcome import Failure
-from ._validate import check_callable, check_exception_filter
+from ._validate import check_callable, check_exception_filter, init_fields, rebuild
 
 __all__ = ["FallbackPolicy", "FallbackStrategy", "fallback"]
 
-
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C")
+V = TypeVar("V")
 
 class _Missing:
     __slots__ = ()
 
     def __repr__(self) -> str:
         return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"  # unpickled as this module's MISSING, the one instance
 
 
 MISSING: Any = _Missing()
@@ -43,6 +50,9 @@ class FallbackPolicy(CallablePolicy):
             ``Exception``); others pass through unchanged.
         if_result: predicate on a result that asks for the fallback too.
 
+    A predicate (``on``, ``if_result``) or the handler may be ``async def`` for an
+    async callable, where it is awaited; on a sync callable that is a ``TypeError``.
+
     Raises:
         TypeError: neither or both of ``value`` and ``handler``; a non-callable handler,
             predicate or bad ``on``.
@@ -51,7 +61,7 @@ class FallbackPolicy(CallablePolicy):
     value: Any = MISSING
     handler: Callable[..., Any] | None = None
     on: Any = Exception
-    if_result: Callable[[Any], bool] | None = None
+    if_result: Callable[[Any], object] | None = None
     _handles: Callable[[BaseException], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +72,10 @@ class FallbackPolicy(CallablePolicy):
         check_callable("handler", self.handler, allow_none=True)
         check_callable("if_result", self.if_result, allow_none=True)
         object.__setattr__(self, "_handles", check_exception_filter("on", self.on))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its fields; the cached exception filter is rebuilt.
+        return (rebuild, (FallbackPolicy, init_fields(self)))
 
     def to_strategy(self) -> FallbackStrategy:
         """Return a strategy applying this policy."""
@@ -93,15 +107,29 @@ class FallbackStrategy(Strategy):
             return policy._handles(outcome.error), outcome.error
         return policy.if_result is not None and bool(policy.if_result(outcome)), None
 
+    async def _awanted(self, outcome: Any) -> tuple[bool, BaseException | None]:
+        """``_wanted``, awaiting an ``async def`` ``on`` or ``if_result`` predicate."""
+        policy = self._policy
+        verdict: Any
+        if type(outcome) is Failure:
+            verdict = policy._handles(outcome.error)
+            return bool(await verdict if inspect.isawaitable(verdict) else verdict), outcome.error
+        if policy.if_result is None:
+            return False, None
+        verdict = policy.if_result(outcome)
+        return bool(await verdict if inspect.isawaitable(verdict) else verdict), None
+
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Replace a handled failure with the fallback's answer.
 
         Raises:
-            TypeError: an ``async def`` handler on a sync callable.
+            TypeError: an ``async def`` handler or predicate on a sync callable.
         """
         policy = self._policy
-        if inspect.iscoroutinefunction(policy.handler):
-            raise TypeError(f"handler must be a plain function for a sync callable (got async {policy.handler!r})")
+        async_on = None if isinstance(policy.on, (type, tuple, list, set, frozenset)) else policy.on
+        for param, given in (("handler", policy.handler), ("if_result", policy.if_result), ("on", async_on)):
+            if is_async_callable(given):
+                raise TypeError(f"{param} must be a plain function for a sync callable (got async {given!r})")
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             outcome = inner(args, kwargs)
@@ -127,7 +155,7 @@ class FallbackStrategy(Strategy):
             outcome = await inner(args, kwargs)
             if type(outcome) is not Failure and policy.if_result is None:
                 return outcome
-            wanted, error = self._wanted(outcome)
+            wanted, error = await self._awanted(outcome)
             if not wanted:
                 return outcome
             if policy.handler is None:
@@ -144,16 +172,46 @@ class FallbackStrategy(Strategy):
 
 
 @overload
-def fallback(fn: Target, /) -> Target: ...
+def fallback(  # type: ignore[overload-overlap]
+    fn: Callable[P, Coroutine[Any, Any, R]], /
+) -> Callable[P, Coroutine[Any, Any, R | None]]: ...
+@overload
+def fallback(fn: Callable[P, R], /) -> Callable[P, R | None]: ...
+@overload
+def fallback(
+    fn: classmethod[C, P, Coroutine[Any, Any, R]], /
+) -> classmethod[C, P, Coroutine[Any, Any, R | None]]: ...
+@overload
+def fallback(fn: classmethod[C, P, R], /) -> classmethod[C, P, R | None]: ...
+@overload
+def fallback(
+    fn: staticmethod[P, Coroutine[Any, Any, R]], /
+) -> staticmethod[P, Coroutine[Any, Any, R | None]]: ...
+@overload
+def fallback(fn: staticmethod[P, R], /) -> staticmethod[P, R | None]: ...
 @overload
 def fallback(
     *,
-    value: Any = ...,
-    handler: Callable[..., Any] | None = None,
+    value: V,
     on: Any = Exception,
-    if_result: Callable[[Any], bool] | None = None,
-    policy: FallbackPolicy | None = None,
-) -> Decorator: ...
+    if_result: Callable[[Any], object] | None = None,
+) -> Widening[V]: ...
+@overload
+def fallback(
+    *,
+    handler: Callable[..., Coroutine[Any, Any, V]],
+    on: Any = Exception,
+    if_result: Callable[[Any], object] | None = None,
+) -> Widening[V]: ...
+@overload
+def fallback(
+    *,
+    handler: Callable[..., V],
+    on: Any = Exception,
+    if_result: Callable[[Any], object] | None = None,
+) -> Widening[V]: ...
+@overload
+def fallback(*, policy: FallbackPolicy) -> Widening[Any]: ...
 def fallback(
     fn: Any = None,
     /,
@@ -161,13 +219,18 @@ def fallback(
     value: Any = MISSING,
     handler: Callable[..., Any] | None = None,
     on: Any = Exception,
-    if_result: Callable[[Any], bool] | None = None,
+    if_result: Callable[[Any], object] | None = None,
     policy: FallbackPolicy | None = None,
 ) -> Any:
     """Answer with ``value`` or ``handler(exc, *args, **kwargs)`` when the call fails.
 
     ``@fallback(value=[])``, ``@fallback(handler=from_cache, on=ConnectionError)``,
     ``@fallback(policy=FallbackPolicy(...))``. Bare ``@fallback`` answers ``None``.
+
+    For type checkers the decorated callable keeps its parameters and its return type
+    widens by the answer's: ``@fallback(value=None)`` on ``-> float`` gives
+    ``-> float | None``; a handler widens it by its (awaited) return type; with
+    ``policy=`` the answer's type is unknown (``Any``).
 
     Raises:
         TypeError: (at decoration) neither or both of value and handler, bad ``on``.

@@ -24,6 +24,7 @@ T = TypeVar("T")
 Listener = Callable[[Event], object]
 
 _KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy")
+_PLURALS = {"policy": "policies"}
 
 
 class Registry:
@@ -168,7 +169,7 @@ class Registry:
 
     def __repr__(self) -> str:
         with self._lock:
-            counts = ", ".join(f"{k}s={len(v)}" for k, v in self._items.items())
+            counts = ", ".join(f"{_PLURALS.get(k, k + 's')}={len(v)}" for k, v in self._items.items())
         return f"<Registry {counts}>"
 
 

@@ -96,8 +96,19 @@ class RetryStrategy(Strategy):
             logger.exception("on_retry hook %r raised", hook)
             return None
 
-    def _decide(self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None) -> float | None:
-        """The one decision both loops share: seconds to wait, or None to stop."""
+    def _decide(
+        self,
+        attempt: int,
+        outcome: Any,
+        previous: float,
+        clock: Clock,
+        started: float | None,
+        matched: bool | None = None,
+    ) -> float | None:
+        """The one decision both loops share: seconds to wait, or None to stop.
+
+        ``matched``: an async predicate's answer, already awaited (see ``_adecide``).
+        """
         policy = self._policy
         if type(outcome) is Failure:
             error, result = outcome.error, None
@@ -108,7 +119,30 @@ class RetryStrategy(Strategy):
         elapsed = clock.monotonic() - started if started is not None else 0.0
         deadline = _deadline_var.get()
         left = None if deadline is None else deadline[0] - deadline[1].monotonic()
-        return policy._decider(attempt, error, result, previous, elapsed, left)
+        return policy._decider(attempt, error, result, previous, elapsed, left, matched)
+
+    async def _adecide(
+        self, attempt: int, outcome: Any, previous: float, clock: Clock, started: float | None
+    ) -> float | None:
+        """``_decide`` for a policy with an async predicate: await it, then decide on its answer."""
+        on_error, on_result = self._policy._async_predicates
+        failed = type(outcome) is Failure
+        predicate = on_error if failed else on_result
+        matched = None if predicate is None else bool(await predicate(outcome.error if failed else outcome))
+        return self._decide(attempt, outcome, previous, clock, started, matched)
+
+    def check_sync(self) -> None:
+        """Refuse what only an async callable can use: async hooks and predicates.
+
+        Raises:
+            TypeError: an ``async def`` ``on_retry``, ``retry_on`` or ``retry_if_result``.
+        """
+        policy = self._policy
+        if inspect.iscoroutinefunction(policy.on_retry):
+            raise TypeError(f"on_retry must be a plain function for a sync callable (got async {policy.on_retry!r})")
+        for param, predicate in zip(("retry_on", "retry_if_result"), policy._async_predicates, strict=True):
+            if predicate is not None:
+                raise TypeError(f"{param} must be a plain function for a sync callable (got async {predicate!r})")
 
     def run_sync(
         self,
@@ -156,10 +190,14 @@ class RetryStrategy(Strategy):
         outcome = await inner(args, kwargs) if first is _NOT_YET else first
         attempt, previous, total = 1, 0.0, 0.0
         failure, check_results = Failure, self._policy.retry_if_result is not None
+        awaits = self._policy._async_predicates != (None, None)
         while True:
             if type(outcome) is not failure and not check_results:
                 break  # a success nothing refuses: no decision to make
-            delay = self._decide(attempt, outcome, previous, clock, started)
+            if awaits:
+                delay = await self._adecide(attempt, outcome, previous, clock, started)
+            else:
+                delay = self._decide(attempt, outcome, previous, clock, started)
             if delay is None:
                 break
             pending = None
@@ -196,12 +234,9 @@ class RetryStrategy(Strategy):
         """Retry layer: the first attempt inline; the loop only after a failure.
 
         Raises:
-            TypeError: an ``async def`` ``on_retry`` hook on a sync callable.
+            TypeError: an ``async def`` ``on_retry`` hook or predicate on a sync callable.
         """
-        if inspect.iscoroutinefunction(self._policy.on_retry):
-            raise TypeError(
-                f"on_retry must be a plain function for a sync callable (got async {self._policy.on_retry!r})"
-            )
+        self.check_sync()
         run = self.run_sync
         if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
             return lambda args, kwargs: run(inner, args, kwargs)
@@ -236,7 +271,9 @@ def call_with_stats(
 ) -> RetryResult[Any]:
     """Run ``fn`` under ``policy``; return ``RetryResult`` or raise the last error."""
     stats = _Stats()
-    outcome = RetryStrategy(policy).run_sync(sync_leaf(fn), args, kwargs, stats)
+    strategy = RetryStrategy(policy)
+    strategy.check_sync()
+    outcome = strategy.run_sync(sync_leaf(fn), args, kwargs, stats)
     if type(outcome) is Failure:
         raise_failure(outcome)
     return RetryResult(outcome, stats.attempts, stats.total_delay)

@@ -4,6 +4,10 @@
 the per-failure path reads cells instead of attributes. The sync and async retry loops
 both call it; the process-wide test switches (``resiliency.testing.instant`` and
 ``disabled``) are read here.
+
+An ``async def`` predicate (``retry_on``, ``retry_if_result``) cannot be called here:
+the async loop awaits it and hands the decider its answer as ``matched``; called
+without one (a sync loop), such a predicate raises ``TypeError``.
 """
 
 from __future__ import annotations
@@ -14,15 +18,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _backoff, _retry_after
+from ._decorators import is_async_callable
 from ._errors import BulkheadFullError, CircuitOpenError
 from ._retry_after import retry_after_from
 
 if TYPE_CHECKING:
     from ._retry_policy import RetryPolicy
 
-__all__ = ["Decider", "make_decider", "testing_switch"]
+__all__ = ["Decider", "async_predicates", "make_decider", "refuse_async", "testing_switch"]
 
-Decider = Callable[[int, BaseException | None, Any, float, float, float | None], float | None]
+# (attempt, error, result, previous, elapsed, remaining[, matched]) -> seconds or None
+Decider = Callable[..., float | None]
 _RANDOM = random.Random()
 _NOT_RETRIED_BY_DEFAULT = (CircuitOpenError, BulkheadFullError)
 
@@ -39,6 +45,28 @@ class _TestingSwitch:
 
 
 testing_switch = _TestingSwitch()
+
+
+def async_predicates(policy: RetryPolicy) -> tuple[Any, Any]:
+    """Return ``(retry_on, retry_if_result)``, each the policy's predicate if it is async, else None."""
+    retry_on = policy.retry_on
+    on_error = retry_on if callable(retry_on) and not isinstance(retry_on, type) else None
+    return (
+        on_error if is_async_callable(on_error) else None,
+        policy.retry_if_result if is_async_callable(policy.retry_if_result) else None,
+    )
+
+
+def refuse_async(param: str, predicate: object) -> Callable[[Any], bool]:
+    """A stand-in for an async predicate where it cannot be awaited: it raises ``TypeError``."""
+
+    def refuse(_: Any) -> bool:
+        raise TypeError(
+            f"{param} is an async predicate ({predicate!r}); it can only be awaited around an async "
+            "callable: give a plain function for a sync one"
+        )
+
+    return refuse
 
 
 def make_decider(policy: RetryPolicy) -> Decider:
@@ -58,6 +86,11 @@ def make_decider(policy: RetryPolicy) -> Decider:
     excluded = _NOT_RETRIED_BY_DEFAULT if "retry_on" not in policy.fields_set else ()
     verdicts: dict[type, bool] = {}
     retry_if_result = policy.retry_if_result
+    async_on_error, async_on_result = async_predicates(policy)
+    if async_on_error is not None:
+        should_retry = refuse_async("retry_on", async_on_error)
+    if async_on_result is not None:
+        retry_if_result = refuse_async("retry_if_result", async_on_result)
     max_attempts = policy.max_attempts
     formula = policy._delay
     user_backoff: Any = None if formula is not None else policy.backoff
@@ -77,8 +110,12 @@ def make_decider(policy: RetryPolicy) -> Decider:
         previous: float,
         elapsed: float,
         remaining: float | None,
+        matched: bool | None = None,
     ) -> float | None:
-        if error is not None:
+        if matched is not None:  # an async predicate's answer, awaited by the caller
+            if not matched:
+                return None
+        elif error is not None:
             if should_retry is not None:
                 if not should_retry(error):
                     return None

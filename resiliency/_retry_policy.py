@@ -15,7 +15,7 @@ from typing_extensions import Unpack
 
 from . import _backoff
 from ._retry_after import retry_after_from
-from ._retry_decision import Decider, make_decider
+from ._retry_decision import Decider, async_predicates, make_decider
 from ._validate import (
     check_bool,
     check_callable,
@@ -24,6 +24,7 @@ from ._validate import (
     check_exception_filter,
     check_number,
     message,
+    rebuild,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class RetryFields(TypedDict, total=False):
     max_delay: float
     multiplier: float
     retry_on: Any
-    retry_if_result: Callable[[Any], bool] | None
+    retry_if_result: Callable[[Any], bool | Awaitable[bool]] | None
     respect_retry_after: bool
     max_retry_after: float
     max_total_time: float | None
@@ -87,8 +88,10 @@ class RetryPolicy:
         multiplier: exponential growth factor, >= 1 (default 2).
         retry_on: exception types or a predicate ``(exc) -> bool`` (default
             ``Exception``, except that ``CircuitOpenError`` and ``BulkheadFullError`` are
-            not retried unless named).
-        retry_if_result: predicate on a result that asks for another attempt.
+            not retried unless named). The predicate may be ``async def`` for an async
+            callable (it is awaited); on a sync callable that is a ``TypeError``.
+        retry_if_result: predicate on a result that asks for another attempt (``async
+            def`` allowed as for ``retry_on``).
         respect_retry_after: use an error's Retry-After hint instead of the computed
             delay (default True).
         max_retry_after: a longer hint is not slept; the error is re-raised (default 60).
@@ -106,7 +109,7 @@ class RetryPolicy:
     max_delay: float
     multiplier: float
     retry_on: Any
-    retry_if_result: Callable[[Any], bool] | None
+    retry_if_result: Callable[[Any], bool | Awaitable[bool]] | None
     respect_retry_after: bool
     max_retry_after: float
     max_total_time: float | None
@@ -116,6 +119,7 @@ class RetryPolicy:
     _should_retry: Callable[[BaseException], bool] = field(repr=False, compare=False)
     _delay: Callable[..., float] | None = field(repr=False, compare=False)
     _decider: Decider = field(repr=False, compare=False)
+    _async_predicates: tuple[Any, Any] = field(repr=False, compare=False)
 
     def __init__(self, **fields: Unpack[RetryFields]) -> None:
         unknown = set(fields) - set(_DEFAULTS)
@@ -163,7 +167,12 @@ class RetryPolicy:
             raise TypeError(message("rng", "a random.Random or None", rng))
         put(self, "rng", rng)
         put(self, "fields_set", frozenset(fields))
+        put(self, "_async_predicates", async_predicates(self))
         put(self, "_decider", make_decider(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as the fields given; the cached predicate and decider are rebuilt.
+        return (rebuild, (RetryPolicy, dict(self.fields())))
 
     # -- merging and presets -----------------------------------------------------------
 

@@ -2,16 +2,25 @@
 
 Every check raises ``ValueError`` (right type, wrong range) or ``TypeError`` (wrong
 type) with the message ``"<param> must be <accepted> (got <value!r>)"``.
+
+Numbers too large to use are refused here, at construction, rather than failing later
+inside a call: an int too large for a float (``10**400``), a count above
+``sys.maxsize``, and a finite duration above ``threading.TIMEOUT_MAX`` (about 292
+years), the longest wait a lock or a sleep accepts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import sys
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 __all__ = [
+    "MAX_DURATION",
     "check_bool",
     "check_callable",
     "check_count",
@@ -19,20 +28,34 @@ __all__ = [
     "check_exception_filter",
     "check_number",
     "check_rate",
+    "init_fields",
     "message",
+    "rebuild",
 ]
+
+MAX_DURATION = threading.TIMEOUT_MAX
+"""The longest finite duration accepted, in seconds: the most a lock or a sleep can wait."""
 
 
 def message(param: str, accepted: str, value: object) -> str:
-    """Format the one error message shape: ``<param> must be <accepted> (got <value!r>)``."""
-    return f"{param} must be {accepted} (got {value!r})"
+    """Format the one error message shape: ``<param> must be <accepted> (got <value!r>)``.
+
+    A ``repr`` longer than 80 characters (``10**400``) is cut, with its length given.
+    """
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = f"{shown[:40]}... ({len(shown)} characters)"
+    return f"{param} must be {accepted} (got {shown})"
 
 
 def check_number(param: str, value: object, accepted: str = "a number") -> float:
     """Return ``value`` as a float; a bool, a string or NaN is refused."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(message(param, accepted, value))
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond a float's range
+        raise ValueError(message(param, f"{accepted} within a float's range", value)) from None
     if math.isnan(result):
         raise ValueError(message(param, accepted, value))
     return result
@@ -50,7 +73,8 @@ def check_duration(
 
     Raises:
         TypeError: not a number or timedelta.
-        ValueError: NaN, negative, zero when ``allow_zero`` is false, or infinite.
+        ValueError: NaN, negative, zero when ``allow_zero`` is false, infinite (unless
+            ``allow_inf``), or finite and above ``threading.TIMEOUT_MAX``.
     """
     if value is None:
         if allow_none:
@@ -63,19 +87,25 @@ def check_duration(
     accepted = ">= 0 seconds" if allow_zero else "> 0 seconds"
     if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(message(param, accepted, value))
-    if math.isinf(seconds) and not allow_inf:
-        raise ValueError(message(param, "a finite number of seconds", value))
+    if math.isinf(seconds):
+        if not allow_inf:
+            raise ValueError(message(param, "a finite number of seconds", value))
+    elif seconds > MAX_DURATION:
+        limit = f"at most threading.TIMEOUT_MAX ({MAX_DURATION:.0f} seconds)" + (" or inf" if allow_inf else "")
+        raise ValueError(message(param, limit, value))
     return seconds
 
 
 def check_count(param: str, value: object, *, minimum: int = 1, allow_none: bool = False) -> Any:
-    """Return an ``int`` >= ``minimum`` (or ``None`` when allowed); bools are refused."""
+    """Return an ``int`` from ``minimum`` to ``sys.maxsize`` (or ``None`` when allowed); bools are refused."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(message(param, f"an int >= {minimum}", value))
     if value < minimum:
         raise ValueError(message(param, f"an int >= {minimum}", value))
+    if value > sys.maxsize:
+        raise ValueError(message(param, f"an int between {minimum} and sys.maxsize ({sys.maxsize})", value))
     return value
 
 
@@ -130,3 +160,13 @@ def check_exception_filter(param: str, value: object) -> ExceptionFilter:
         predicate: ExceptionFilter = value
         return predicate
     raise TypeError(message(param, accepted, value))
+
+
+def rebuild(cls: Callable[..., Any], fields: dict[str, Any]) -> Any:
+    """Return ``cls(**fields)``: how a policy is unpickled, checked and cached afresh."""
+    return cls(**fields)
+
+
+def init_fields(policy: Any) -> dict[str, Any]:
+    """Return a dataclass policy's ``__init__`` fields and their values (what ``rebuild`` needs)."""
+    return {f.name: getattr(policy, f.name) for f in dataclasses.fields(policy) if f.init}

@@ -209,9 +209,35 @@ def test_no_trip_condition_is_refused() -> None:
 
 
 def test_minimum_calls_above_the_count_window_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"minimum_calls must be an int between 1 and window_size=5 \(got 10\)"):
-        CircuitBreakerPolicy(failure_rate_threshold=0.5, window_size=5)
+    with pytest.raises(ValueError, match=r"minimum_calls must be an int between 1 and window_size=5 \(got 11\)"):
+        CircuitBreakerPolicy(failure_rate_threshold=0.5, window_size=5, minimum_calls=11)
     assert CircuitBreakerPolicy(failure_rate_threshold=0.5, window_size=5, minimum_calls=5).minimum_calls == 5
+
+
+def test_unset_minimum_calls_takes_a_smaller_count_window() -> None:
+    # Issue 9 item 5: the default of 10 was refused beside window_size=5, a value the user never set.
+    policy = CircuitBreakerPolicy(failure_threshold=None, failure_rate_threshold=0.5, window_size=5)
+    assert policy.minimum_calls == 5
+    assert CircuitBreakerPolicy(failure_rate_threshold=0.5, window_size=50).minimum_calls == 10
+    assert CircuitBreakerPolicy(slow_call_duration=1, slow_call_rate_threshold=0.5, window_size=3).minimum_calls == 3
+
+
+def test_a_small_count_window_trips_at_its_size_when_minimum_calls_is_unset() -> None:
+    from resiliency import CircuitBreaker, CircuitOpenError, Registry
+
+    breaker = CircuitBreaker(
+        failure_threshold=None, failure_rate_threshold=0.5, window_size=5, registry=Registry()
+    )
+
+    @breaker
+    def fail() -> None:
+        raise OSError("down")
+
+    for _ in range(5):
+        with pytest.raises(OSError):
+            fail()
+    with pytest.raises(CircuitOpenError):
+        fail()
 
 
 def test_minimum_calls_is_free_with_a_time_window_or_without_a_rate() -> None:

@@ -233,3 +233,11 @@ def test_errors_survive_pickle_and_copy(error: Exception, attributes: dict[str, 
     assert str(clone) == str(error)
     for name, value in attributes.items():
         assert getattr(clone, name) == value
+
+
+def test_circuit_open_error_repr_is_short() -> None:
+    # Issue 9 item 12: the repr carried the breaker's repr, its whole policy included.
+    breaker = resiliency.CircuitBreaker("payments", registry=resiliency.Registry())
+    error = CircuitOpenError(breaker, 1.5)
+    assert repr(error) == "CircuitOpenError(breaker='payments', retry_after=1.5)"
+    assert "Policy" not in repr(CircuitOpenError(resiliency.CircuitBreaker(), 2.0))

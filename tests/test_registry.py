@@ -245,3 +245,11 @@ def test_events_are_frozen(registry: Registry) -> None:
     event: Any = CallRecorded("x", True, 0.0)
     with pytest.raises(AttributeError):
         event.success = False
+
+
+def test_repr_counts_each_kind_in_plain_english() -> None:
+    # Issue 9 item 12: the repr said "policys".
+    text = repr(Registry())
+    assert "policies=0" in text
+    assert "policys" not in text
+    assert text == "<Registry breakers=0, bulkheads=0, rate_limiters=0, groups=0, policies=0>"

@@ -164,6 +164,19 @@ class CircuitBreaker(BreakerCore, Strategy):
                 self.release(probe)
                 return
             failed = self._policy.is_failure(error)
+        self._count(failed, probe, now, duration)
+
+    async def _asettle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
+        """``_settle`` for a policy with an ``async def`` filter, which is awaited."""
+        failed: bool | None = False
+        if type(outcome) is Failure:
+            failed = await self._policy._aclassify(outcome.error)
+            if failed is None:
+                self.release(probe)
+                return
+        self._count(bool(failed), probe, now, duration)
+
+    def _count(self, failed: bool, probe: bool, now: float | None, duration: float) -> None:
         self.record(self._now() if now is None else now, failed, duration, probe)
         if self.registry.listeners:
             limit = self._policy.slow_call_duration
@@ -179,7 +192,14 @@ class CircuitBreaker(BreakerCore, Strategy):
     # settle its outcome.
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
-        """Admit, run ``inner``, record its outcome; a rejection is a ``Failure``."""
+        """Admit, run ``inner``, record its outcome; a rejection is a ``Failure``.
+
+        Raises:
+            TypeError: an ``async def`` ``failure_on`` or ``ignore_on`` on a sync callable.
+        """
+        for param in self._policy._async_filters():
+            predicate = getattr(self._policy, param)
+            raise TypeError(f"{param} must be a plain function for a sync callable (got async {predicate!r})")
         timed = self._policy.slow_call_duration is not None
         lean = not timed and self._window is None
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
@@ -223,10 +243,15 @@ class CircuitBreaker(BreakerCore, Strategy):
         return layer
 
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
-        """Async form of ``sync_layer``; a cancelled call is released, not recorded."""
+        """Async form of ``sync_layer``; a cancelled call is released, not recorded.
+
+        An ``async def`` ``failure_on`` or ``ignore_on`` is awaited to classify a failure.
+        """
         timed = self._policy.slow_call_duration is not None
-        lean = not timed and self._window is None
+        awaits = bool(self._policy._async_filters())
+        lean = not timed and self._window is None and not awaits
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
+        asettle = self._asettle
         failure, error, registry = Failure, CircuitOpenError, self.registry
 
         async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
@@ -238,11 +263,14 @@ class CircuitBreaker(BreakerCore, Strategy):
             except BaseException:
                 release(probe)  # a cancelled probe frees its slot
                 raise
+            now, duration = None, 0.0
             if timed:
-                end = read()
-                settle(outcome, probe, end, end - start)
+                now = read()
+                duration = now - start
+            if awaits:
+                await asettle(outcome, probe, now, duration)
             else:
-                settle(outcome, probe, None, 0.0)
+                settle(outcome, probe, now, duration)
             return outcome
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

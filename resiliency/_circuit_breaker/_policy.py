@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._engine import CallablePolicy
-from .._validate import check_count, check_duration, check_exception_filter, check_rate, message
+from .._validate import (
+    check_count,
+    check_duration,
+    check_exception_filter,
+    check_rate,
+    init_fields,
+    message,
+    rebuild,
+)
 
 if TYPE_CHECKING:
     from ._breaker import CircuitBreaker
 
-__all__ = ["DEFAULT_WINDOW_SIZE", "CircuitBreakerPolicy"]
+__all__ = ["DEFAULT_MINIMUM_CALLS", "DEFAULT_WINDOW_SIZE", "CircuitBreakerPolicy"]
 
 DEFAULT_WINDOW_SIZE = 100
 """Calls in the count window when a rate threshold is set and no window is given."""
+
+DEFAULT_MINIMUM_CALLS = 10
+"""Calls in the window before a rate may trip the breaker, unless the count window is smaller."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +43,7 @@ class CircuitBreakerPolicy(CallablePolicy):
                                              rate threshold is set and no window is given)
     ``window_duration``          None        time window: the calls of the last N seconds
     ``minimum_calls``            10          calls in the window before a rate may trip it
+                                             (``window_size`` when that is smaller)
     ``slow_call_duration``       None        seconds from which a call counts as slow
     ``slow_call_rate_threshold`` None        slow-call rate in (0, 1] over the window
     ``reset_timeout``            30.0        seconds open before a probe is let through
@@ -59,21 +72,23 @@ class CircuitBreakerPolicy(CallablePolicy):
 
     An exception is a failure when it matches ``failure_on`` and not ``ignore_on``; an
     ignored one counts for nothing; any other exception counts as a success (as a
-    returned value does).
+    returned value does). A predicate given as a filter may be ``async def`` for an
+    async callable, where it is awaited; on a sync callable that is a ``TypeError``.
 
     Raises:
         TypeError: a number is a bool, a string or another non-number; a filter is
             neither exception types nor a callable.
         ValueError: a count below 1, a rate outside (0, 1], a duration <= 0 or NaN;
             both windows set; only one of the two slow-call fields set;
-            ``minimum_calls`` larger than ``window_size``; no trip condition at all.
+            ``minimum_calls`` (other than the default) larger than ``window_size``; no
+            trip condition at all.
     """
 
     failure_threshold: int | None = 5
     failure_rate_threshold: float | None = None
     window_size: int | None = None
     window_duration: float | None = None
-    minimum_calls: int = 10
+    minimum_calls: int = DEFAULT_MINIMUM_CALLS
     slow_call_duration: float | None = None
     slow_call_rate_threshold: float | None = None
     reset_timeout: float = 30.0
@@ -155,9 +170,17 @@ class CircuitBreakerPolicy(CallablePolicy):
         if self.uses_window and self.window_size is None and self.window_duration is None:
             object.__setattr__(self, "window_size", DEFAULT_WINDOW_SIZE)
         if self.uses_window and self.window_size is not None and self.minimum_calls > self.window_size:
+            if self.minimum_calls == DEFAULT_MINIMUM_CALLS:
+                # The default, never chosen for this window: take the window (resilience4j does).
+                object.__setattr__(self, "minimum_calls", self.window_size)
+                return
             raise ValueError(
                 message("minimum_calls", f"an int between 1 and window_size={self.window_size}", self.minimum_calls)
             )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its fields; the cached exception filters are rebuilt.
+        return (rebuild, (CircuitBreakerPolicy, init_fields(self)))
 
     @property
     def uses_window(self) -> bool:
@@ -171,6 +194,25 @@ class CircuitBreakerPolicy(CallablePolicy):
     def is_failure(self, exc: BaseException) -> bool:
         """Return whether ``exc`` counts as a failure: it matches ``failure_on``, not ``ignore_on``."""
         return self._failure_filter(exc) and not self._ignore_filter(exc)
+
+    def _async_filters(self) -> tuple[str, ...]:
+        """The filters (``"failure_on"``, ``"ignore_on"``) that are ``async def`` predicates."""
+        from .._decorators import is_async_callable
+
+        given = (("failure_on", self.failure_on), ("ignore_on", self.ignore_on))
+        return tuple(p for p, f in given if not isinstance(f, (type, tuple)) and is_async_callable(f))
+
+    async def _aclassify(self, exc: BaseException) -> bool | None:
+        """Return whether ``exc`` is a failure, or None when it is ignored, awaiting async filters."""
+        ignored: Any = self._ignore_filter(exc)
+        if inspect.isawaitable(ignored):
+            ignored = await ignored
+        if ignored:
+            return None
+        failed: Any = self._failure_filter(exc)
+        if inspect.isawaitable(failed):
+            failed = await failed
+        return bool(failed)
 
     def to_strategy(self) -> CircuitBreaker:
         """Return a new private (unnamed) ``CircuitBreaker`` applying this policy.

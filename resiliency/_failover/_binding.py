@@ -13,6 +13,7 @@ failure, so the success path allocates nothing of its own.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 
 from .. import _clock
 from .._clock import SYSTEM_CLOCK, Clock
-from .._engine import Pipeline, Strategy
+from .._engine import Pipeline, Strategy, returned_awaitable
 from .._errors import ProviderAttemptError
 from .._outcome import Failure
 from .._retry import RetryStrategy
@@ -33,6 +34,10 @@ from ._summary import summarize
 __all__ = ["Abandoned", "Binding"]
 
 _monotonic = time.monotonic
+
+
+def _label(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
 
 
 class Abandoned(BaseException):
@@ -102,7 +107,7 @@ class Binding:
             self.achain = Pipeline(leaf, strategies, True).chain
             self.schain: Any = None
         else:
-            sync_chain = Pipeline(leaf, strategies, False).chain
+            sync_chain = Pipeline(leaf, strategies, False, label=f"provider {provider!r} ({_label(raw)})").chain
             self.schain = sync_chain
 
             async def in_thread(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -250,6 +255,8 @@ class Binding:
                     out = direct(*args, **kwargs)
                 except Exception as exc:
                     out = Failure(exc)
+                if inspect.isawaitable(out):  # a sync provider handing back a coroutine
+                    raise returned_awaitable(direct, out, f"provider {self.provider!r} ({_label(direct)})")
             else:
                 out = self.schain(args, kwargs)
         except BaseException:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .._decorators import is_async_callable
 from .._errors import CircuitOpenError
 from .._retry_policy import RetryPolicy
 from .._validate import message
@@ -114,10 +115,18 @@ def resolve_policy(config: PolicyConfig, provider: str, op: str, inline: RetryPo
 
 
 def _not_when_open(policy: RetryPolicy) -> Any:
-    wants = policy._should_retry
+    wants: Any = policy._should_retry
+    retry_on: Any
 
-    def retry_on(exc: BaseException) -> bool:
-        return not isinstance(exc, CircuitOpenError) and wants(exc)
+    if is_async_callable(wants):  # stays async, so the async loop awaits it
+
+        async def retry_on(exc: BaseException) -> bool:
+            return not isinstance(exc, CircuitOpenError) and bool(await wants(exc))
+
+    else:
+
+        def retry_on(exc: BaseException) -> bool:
+            return not isinstance(exc, CircuitOpenError) and wants(exc)
 
     retry_on.__qualname__ = f"not_when_open({policy.retry_on!r})"
     return retry_on

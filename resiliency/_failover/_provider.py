@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._decorators import Decorator, is_async_callable, pipeline_of
+from .._decorators import Decorator, is_async_callable, is_generator_callable, pipeline_of
 from .._engine import Strategy
 from .._registry import Registry, default_registry
 from .._retry_policy import RetryPolicy
@@ -83,7 +83,7 @@ def _check_spec_args(name: object, op: object, priority: object, policy: object)
 def _check_target(fn: object) -> None:
     if isinstance(fn, (classmethod, staticmethod)) or (pipeline_of(fn) is not None and not inspect.isfunction(fn)):
         raise TypeError(f"@provider decorates a function or an instance method (got {fn!r})")
-    if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+    if is_generator_callable(fn):
         raise TypeError(f"@provider cannot decorate generator function {getattr(fn, '__qualname__', fn)!r}")
     if not callable(fn):
         raise TypeError(f"@provider decorates a function or an instance method (got {fn!r})")

@@ -112,9 +112,78 @@ def policy_fallback(a: int, b: int) -> int:
     return a // b
 
 
-assert_type(bare_fallback(1), str)
+assert_type(bare_fallback(1), str | None)
 assert_type(value_fallback(1), str)
-assert_type(policy_fallback(1, 2), int)
+assert_type(policy_fallback(1, 2), int | Any)
+
+# The return type widens by the fallback's answer (issue 9 item 13).
+
+
+@fallback(value=None)
+def measure(n: int) -> float:
+    return n / 2
+
+
+@fallback(value=0.0)
+def same_type(n: int) -> float:
+    return n / 2
+
+
+def count_from_cache(exc: BaseException | None, n: int) -> str:
+    return "cached"
+
+
+@fallback(handler=count_from_cache)
+def count(n: int) -> int:
+    return n
+
+
+async def read_from_cache(exc: BaseException | None, n: int) -> bytes:
+    return b""
+
+
+@fallback(handler=read_from_cache, on=OSError)
+async def read(n: int) -> str:
+    return str(n)
+
+
+async def unreliable_predicate(result: object) -> bool:
+    return result == ""
+
+
+@fallback(value=None, if_result=unreliable_predicate)
+async def checked(n: int) -> str:
+    return str(n)
+
+
+class Meter:
+    @fallback(value=None)
+    def method(self, n: int) -> float:
+        return n / 2
+
+    @fallback(value=-1)
+    @classmethod
+    def class_method(cls, n: int) -> float:
+        return n / 2
+
+    @fallback
+    @staticmethod
+    async def static_async(n: int) -> float:
+        return n / 2
+
+
+assert_type(measure(1), float | None)
+assert_type(same_type(1), float)
+assert_type(count(1), int | str)
+assert_type(Meter().method(1), float | None)
+assert_type(Meter.class_method(1), float | int)
+
+
+async def widened() -> None:
+    assert_type(await read(1), str | bytes)
+    assert_type(await checked(1), str | None)
+    assert_type(await Meter.static_async(1), float | None)
+
 
 # -- stacks -----------------------------------------------------------------------------------
 
