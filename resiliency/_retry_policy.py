@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 from typing_extensions import Unpack
 
 from . import _backoff
+from ._classify import is_transient
 from ._retry_after import retry_after_from
 from ._retry_decision import Decider, make_decider
 from ._validate import (
@@ -29,7 +30,7 @@ from ._validate import (
 if TYPE_CHECKING:
     from ._retry import RetryResult
 
-__all__ = ["RetryFields", "RetryPolicy"]
+__all__ = ["RetryFields", "RetryPolicy", "retry_transient"]
 
 T = TypeVar("T")
 
@@ -218,14 +219,33 @@ class RetryPolicy:
     def network(cls, **fields: Unpack[RetryFields]) -> Self:
         """For flaky networks: 4 attempts, decorrelated jitter from 0.2 s up to 10 s.
 
-        Retries ``ConnectionError``, ``TimeoutError`` and other ``OSError``.
+        Retries what ``resiliency.is_transient`` calls transient or throttled
+        (connection errors, timeouts, httpx/requests/aiohttp/redis-py network errors,
+        HTTP 408/429/500/502/503/504), honouring Retry-After; never the library's own
+        ``CircuitOpenError`` or ``BulkheadFullError``.
         """
         defaults: dict[str, Any] = {
             "max_attempts": 4,
             "backoff": "decorrelated_jitter",
             "base_delay": 0.2,
             "max_delay": 10.0,
-            "retry_on": (ConnectionError, TimeoutError, OSError),
+            "retry_on": retry_transient,
+        }
+        return cls(**{**defaults, **fields})
+
+    @classmethod
+    def http(cls, **fields: Unpack[RetryFields]) -> Self:
+        """For HTTP calls: 4 attempts, full jitter from 0.25 s up to 10 s, Retry-After up to 60 s.
+
+        Retries on ``resiliency.is_transient`` as ``network()`` does; the httpx
+        transports of ``resiliency.contrib.httpx`` use it by default.
+        """
+        defaults: dict[str, Any] = {
+            "max_attempts": 4,
+            "backoff": "full_jitter",
+            "base_delay": 0.25,
+            "max_delay": 10.0,
+            "retry_on": retry_transient,
         }
         return cls(**{**defaults, **fields})
 
@@ -277,6 +297,13 @@ class RetryPolicy:
             remaining: seconds left before the caller's deadline, or None.
         """
         return self._decider(attempt, error, result, previous, elapsed, remaining)
+
+
+def retry_transient(exc: BaseException) -> bool:
+    """``is_transient``, minus the library's own rejections (a retry would only prolong them)."""
+    from ._errors import BulkheadFullError, CircuitOpenError
+
+    return not isinstance(exc, (CircuitOpenError, BulkheadFullError)) and is_transient(exc)
 
 
 def _is_rate_limit_error(exc: BaseException) -> bool:
