@@ -20,7 +20,6 @@ from ._validate import check_callable, check_exception_filter
 __all__ = ["FallbackPolicy", "FallbackStrategy", "fallback"]
 
 
-
 class _Missing:
     __slots__ = ()
 

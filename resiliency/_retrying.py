@@ -56,9 +56,7 @@ class Attempt:
     def __enter__(self) -> Attempt:
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> bool:
         if error is not None and not isinstance(error, Exception):
             return False  # cancellation, KeyboardInterrupt: never retried, never held
         outcome: Any = Failure(error) if error is not None else self._result

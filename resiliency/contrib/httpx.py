@@ -128,8 +128,10 @@ class _Resilience:
     ) -> None:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(message("retry", "a RetryPolicy or None", retry))
-        if breaker is not None and breaker != "per_host" and not isinstance(
-            breaker, (CircuitBreakerPolicy, CircuitBreaker)
+        if (
+            breaker is not None
+            and breaker != "per_host"
+            and not isinstance(breaker, (CircuitBreakerPolicy, CircuitBreaker))
         ):
             raise TypeError(message("breaker", '"per_host", a CircuitBreakerPolicy, a CircuitBreaker or None', breaker))
         if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
