@@ -20,6 +20,7 @@ from ._validate import check_callable, check_exception_filter
 __all__ = ["FallbackPolicy", "FallbackStrategy", "fallback"]
 
 
+
 class _Missing:
     __slots__ = ()
 

@@ -12,31 +12,21 @@ from hypothesis import strategies as st
 from resiliency._backoff import BACKOFF_KINDS, clamp_delay, compute_delay
 
 
-def delays(
-    kind: str, attempts: int, *, base: float = 1.0, max_delay: float = 1e9, multiplier: float = 2.0, seed: int = 7
-) -> list[float]:
+def delays(kind: str, attempts: int, *, base: float = 1.0, max_delay: float = 1e9,
+           multiplier: float = 2.0, seed: int = 7) -> list[float]:
     """Run ``kind`` for ``attempts`` failures, feeding each delay back as ``previous``."""
     rng = random.Random(seed)
     previous, out = 0.0, []
     for attempt in range(1, attempts + 1):
-        previous = compute_delay(
-            kind, attempt, previous, base=base, max_delay=max_delay, multiplier=multiplier, rng=rng
-        )
+        previous = compute_delay(kind, attempt, previous, base=base, max_delay=max_delay,
+                                 multiplier=multiplier, rng=rng)
         out.append(previous)
     return out
 
 
 def test_kinds_are_the_documented_ones() -> None:
-    assert BACKOFF_KINDS == (
-        "none",
-        "constant",
-        "linear",
-        "exponential",
-        "full_jitter",
-        "equal_jitter",
-        "decorrelated_jitter",
-        "fibonacci",
-    )
+    assert BACKOFF_KINDS == ("none", "constant", "linear", "exponential", "full_jitter",
+                             "equal_jitter", "decorrelated_jitter", "fibonacci")
 
 
 def test_none_is_always_zero() -> None:
@@ -54,8 +44,10 @@ def test_linear_grows_by_base_and_is_capped() -> None:
 
 
 def test_exponential_doubles_then_stops_at_max_delay() -> None:
-    assert delays("exponential", 7, base=1.0, multiplier=2.0, max_delay=30.0) == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
-    assert delays("exponential", 4, base=0.1, multiplier=3.0) == pytest.approx([0.1, 0.3, 0.9, 2.7])
+    assert delays("exponential", 7, base=1.0, multiplier=2.0, max_delay=30.0) == [
+        1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert delays("exponential", 4, base=0.1, multiplier=3.0) == pytest.approx(
+        [0.1, 0.3, 0.9, 2.7])
 
 
 def test_exponential_with_multiplier_one_is_constant() -> None:
@@ -107,7 +99,8 @@ def test_base_zero_gives_zero_for_every_kind(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", BACKOFF_KINDS)
 def test_huge_attempt_is_capped_not_overflowing(kind: str) -> None:
-    value = compute_delay(kind, 10**6, 50.0, base=1.0, max_delay=50.0, multiplier=1e3, rng=random.Random(0))
+    value = compute_delay(kind, 10**6, 50.0, base=1.0, max_delay=50.0, multiplier=1e3,
+                          rng=random.Random(0))
     if kind == "none":
         assert value == 0.0
     elif kind == "constant":
@@ -136,19 +129,13 @@ def test_unknown_kind_and_bad_attempt_are_value_errors() -> None:
     seed=st.integers(0, 2**32),
 )
 def test_delay_is_always_finite_and_within_zero_and_max_delay(
-    kind: str,
-    attempt: int,
-    base: float,
-    multiplier: float,
-    extra: float,
-    previous_share: float,
-    seed: int,
+    kind: str, attempt: int, base: float, multiplier: float, extra: float,
+    previous_share: float, seed: int,
 ) -> None:
     max_delay = min(base + extra, 1e9)  # >= base, as base <= 1e6
     previous = previous_share * max_delay
-    value = compute_delay(
-        kind, attempt, previous, base=base, max_delay=max_delay, multiplier=multiplier, rng=random.Random(seed)
-    )
+    value = compute_delay(kind, attempt, previous, base=base, max_delay=max_delay,
+                          multiplier=multiplier, rng=random.Random(seed))
     assert isinstance(value, float)
     assert math.isfinite(value)
     assert 0.0 <= value <= max_delay

@@ -59,9 +59,8 @@ def test_retry_after_attribute(value: object, expected: float) -> None:
     assert type(result) is float
 
 
-@pytest.mark.parametrize(
-    "value", [None, True, math.nan, math.inf, -math.inf, "soon", "", "nan", "inf", "1e999", 10**400, object(), [5]]
-)
+@pytest.mark.parametrize("value", [None, True, math.nan, math.inf, -math.inf, "soon", "", "nan", "inf",
+                                   "1e999", 10**400, object(), [5]])
 def test_unusable_retry_after_attribute_gives_none(value: object) -> None:
     assert retry_after_from(Hinted(retry_after=value)) is None
 

@@ -15,7 +15,6 @@ TYPING = Path(__file__).resolve().parent / "typing"
 ROOT = TYPING.parent.parent
 ERROR_LINE = re.compile(r"^[^:\n]+:(\d+): error: ")
 
-
 @pytest.fixture(scope="module")
 def pass_result() -> subprocess.CompletedProcess[str]:
     return subprocess.run(
