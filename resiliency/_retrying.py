@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -83,6 +83,9 @@ class Retrying:
         return _Run(self._strategy, clock)
 
     def __iter__(self) -> Iterator[Attempt]:
+        hook = self._strategy.policy.on_retry
+        if inspect.iscoroutinefunction(hook):
+            raise TypeError(f"on_retry must be a plain function under a sync `for` (got async {hook!r})")
         run = self._begin()
         while True:
             attempt = Attempt(run, run.number)
@@ -90,30 +93,46 @@ class Retrying:
             delay = run.pending
             if delay is None:
                 return
-            pending = run.announce(attempt.number)
-            if pending is not None and inspect.isawaitable(pending):
-                raise TypeError("on_retry must be a plain function under a sync `for` (got an async hook)")
+            run.announce(attempt.number)
             if delay > 0.0:
                 run.clock.sleep(delay)
             run.advance(delay)
 
-    async def __aiter__(self) -> AsyncIterator[Attempt]:
-        run = self._begin()
-        while True:
-            attempt = Attempt(run, run.number)
-            yield attempt
+    def __aiter__(self) -> _AsyncAttempts:
+        # An iterator object, not an async generator: a block that raises out of
+        # ``async for`` leaves no generator for the GC to finalize outside the loop.
+        return _AsyncAttempts(self._begin())
+
+
+class _AsyncAttempts:
+    """The ``async for`` side of ``Retrying``: sleeps between attempts through ``asleep``."""
+
+    __slots__ = ("_last", "_run")
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+        self._last: Attempt | None = None
+
+    def __aiter__(self) -> _AsyncAttempts:
+        return self
+
+    async def __anext__(self) -> Attempt:
+        run = self._run
+        if self._last is not None:
             delay = run.pending
             if delay is None:
-                return
-            pending = run.announce(attempt.number)
+                raise StopAsyncIteration
+            pending = run.announce(self._last.number)
             if pending is not None and inspect.isawaitable(pending):
                 try:
                     await pending
                 except Exception:
-                    logger.exception("on_retry hook %r raised", self._strategy.policy.on_retry)
+                    logger.exception("on_retry hook %r raised", run.strategy.policy.on_retry)
             if delay > 0.0:
                 await run.clock.asleep(delay)
             run.advance(delay)
+        self._last = Attempt(run, run.number)
+        return self._last
 
 
 class _Run:
