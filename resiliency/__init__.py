@@ -32,6 +32,7 @@ from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
 from ._events import AllProvidersFailed as AllProvidersFailed
 from ._events import BulkheadRejected as BulkheadRejected
 from ._events import CallRecorded as CallRecorded
+from ._events import CallRejected as CallRejected
 from ._events import CircuitStateChanged as CircuitStateChanged
 from ._events import Event as Event
 from ._events import ProviderFailed as ProviderFailed
@@ -83,6 +84,7 @@ __all__ = [
     "BulkheadPolicy",
     "BulkheadRejected",
     "CallRecorded",
+    "CallRejected",
     "CallableProvider",
     "CircuitBreaker",
     "CircuitBreakerMetrics",

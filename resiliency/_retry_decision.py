@@ -58,16 +58,20 @@ def make_decider(policy: RetryPolicy) -> Decider:
     excluded = _NOT_RETRIED_BY_DEFAULT if "retry_on" not in policy.fields_set else ()
     verdicts: dict[type, bool] = {}
     retry_if_result = policy.retry_if_result
-    max_attempts = policy.max_attempts
+    max_attempts: float = policy.max_attempts if policy.max_attempts is not None else float("inf")
     formula = policy._delay
     user_backoff: Any = None if formula is not None else policy.backoff
+    if isinstance(user_backoff, tuple):
+        user_backoff = _backoff.chained(user_backoff)
+    floor = policy.min_delay
     base, cap, multiplier = policy.base_delay, policy.max_delay, policy.multiplier
     rng = policy.rng or _RANDOM
     respect_retry_after, max_retry_after = policy.respect_retry_after, policy.max_retry_after
     max_total_time = policy.max_total_time
     clamp = _backoff.clamp_delay
     hint_of = retry_after_from
-    zero_delay = formula is not None and (base == 0.0 or policy.backoff == "none")
+    # base 0 gives 0 for every kind but "random", which draws from [0, max_delay].
+    zero_delay = formula is not None and (policy.backoff == "none" or (base == 0.0 and policy.backoff != "random"))
     plain_types = _retry_after.PLAIN_TYPES  # error classes known to carry no hint
 
     def decide(
@@ -105,6 +109,8 @@ def make_decider(policy: RetryPolicy) -> Decider:
                 delay = cap
         else:
             delay = clamp(user_backoff(attempt, previous), cap)
+        if delay < floor:  # noqa: PLR1730 - a branch is cheaper than max() here
+            delay = floor
         if error is not None and respect_retry_after and not (type(error) in plain_types and not error.__dict__):
             hint = hint_of(error)
             if hint is not None:

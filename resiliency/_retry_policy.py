@@ -7,7 +7,7 @@ The policy remembers which fields were given, so policies merge field by field
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
@@ -40,10 +40,11 @@ BackoffFn = Callable[[int, float], float]
 class RetryFields(TypedDict, total=False):
     """The fields of ``RetryPolicy``, all optional, as keywords."""
 
-    max_attempts: int
-    backoff: str | BackoffFn
+    max_attempts: int | None
+    backoff: str | BackoffFn | Sequence[float]
     base_delay: float
     max_delay: float
+    min_delay: float
     multiplier: float
     retry_on: Any
     retry_if_result: Callable[[Any], bool] | None
@@ -59,6 +60,7 @@ _DEFAULTS: dict[str, Any] = {
     "backoff": "exponential",
     "base_delay": 0.1,
     "max_delay": 30.0,
+    "min_delay": 0.0,
     "multiplier": 2.0,
     "retry_on": Exception,
     "retry_if_result": None,
@@ -75,16 +77,21 @@ class RetryPolicy:
     """How to retry: attempts, backoff, what to retry on, Retry-After, budget.
 
     Args:
-        max_attempts: total attempts, the first included (int >= 1; default 3).
+        max_attempts: total attempts, the first included (int >= 1; default 3), or
+            None: as many as ``max_total_time`` (then required) allows.
         backoff: "none", "constant", "linear", "exponential" (default), "full_jitter",
-            "equal_jitter", "decorrelated_jitter", "fibonacci", or a callable
-            ``(attempt, previous_delay) -> seconds``. Formulas (``exp`` =
+            "equal_jitter", "decorrelated_jitter", "fibonacci", "random", a callable
+            ``(attempt, previous_delay) -> seconds``, or a sequence of seconds (chained
+            waits: the n-th retry waits the n-th, the last repeats). Formulas (``exp`` =
             ``base_delay * multiplier ** (attempt - 1)``), all capped by ``max_delay``:
             none 0; constant base; linear base*attempt; exponential exp; full_jitter
             uniform(0, exp); equal_jitter exp/2 + uniform(0, exp/2); decorrelated_jitter
-            uniform(base, previous*3); fibonacci base*fib(attempt).
+            uniform(base, previous*3); fibonacci base*fib(attempt); random
+            uniform(base, max_delay).
         base_delay: seconds, float or timedelta, >= 0 (default 0.1).
         max_delay: seconds, >= base_delay (default 30).
+        min_delay: a floor on every computed delay, seconds <= max_delay (default 0);
+            a Retry-After hint is not floored.
         multiplier: exponential growth factor, >= 1 (default 2).
         retry_on: exception types or a predicate ``(exc) -> bool`` (default
             ``Exception``, except that ``CircuitOpenError`` and ``BulkheadFullError`` are
@@ -101,10 +108,11 @@ class RetryPolicy:
         ValueError, TypeError: a field out of range or of the wrong type.
     """
 
-    max_attempts: int
-    backoff: str | BackoffFn
+    max_attempts: int | None
+    backoff: str | BackoffFn | tuple[float, ...]
     base_delay: float
     max_delay: float
+    min_delay: float
     multiplier: float
     retry_on: Any
     retry_if_result: Callable[[Any], bool] | None
@@ -124,9 +132,14 @@ class RetryPolicy:
             raise TypeError(f"unknown RetryPolicy field(s): {', '.join(sorted(unknown))}")
         values = {**_DEFAULTS, **fields}
         put = object.__setattr__
-        put(self, "max_attempts", check_count("max_attempts", values["max_attempts"]))
+        put(self, "max_attempts", check_count("max_attempts", values["max_attempts"], allow_none=True))
         backoff = values["backoff"]
-        if isinstance(backoff, str):
+        if isinstance(backoff, (list, tuple)):
+            if not backoff:
+                raise ValueError(message("backoff", "a non-empty sequence of seconds", backoff))
+            backoff = tuple(check_duration("backoff", delay) for delay in backoff)
+            put(self, "_delay", None)
+        elif isinstance(backoff, str):
             if backoff not in _backoff.BACKOFF_KINDS:
                 accepted = "one of " + ", ".join(repr(k) for k in _backoff.BACKOFF_KINDS) + " or a callable"
                 raise ValueError(message("backoff", accepted, backoff))
@@ -134,7 +147,9 @@ class RetryPolicy:
         elif callable(backoff):
             put(self, "_delay", None)
         else:
-            raise TypeError(message("backoff", "a backoff name or a callable (attempt, previous) -> seconds", backoff))
+            raise TypeError(
+                message("backoff", "a backoff name, a callable (attempt, previous) -> seconds or seconds", backoff)
+            )
         put(self, "backoff", backoff)
         base = check_duration("base_delay", values["base_delay"])
         cap = check_duration("max_delay", values["max_delay"])
@@ -142,6 +157,10 @@ class RetryPolicy:
             raise ValueError(message("max_delay", f">= base_delay ({base!r})", values["max_delay"]))
         put(self, "base_delay", base)
         put(self, "max_delay", cap)
+        floor = check_duration("min_delay", values["min_delay"])
+        if floor > cap:
+            raise ValueError(message("min_delay", f"<= max_delay ({cap!r})", values["min_delay"]))
+        put(self, "min_delay", floor)
         multiplier = check_number("multiplier", values["multiplier"], "a number >= 1")
         if not 1 <= multiplier < float("inf"):
             raise ValueError(message("multiplier", "a finite number >= 1", values["multiplier"]))
@@ -163,6 +182,8 @@ class RetryPolicy:
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(message("rng", "a random.Random or None", rng))
         put(self, "rng", rng)
+        if self.max_attempts is None and self.max_total_time is None:
+            raise ValueError(message("max_attempts", "an int >= 1, or None with max_total_time set", None))
         put(self, "fields_set", frozenset(fields))
         put(self, "_decider", make_decider(self))
 
