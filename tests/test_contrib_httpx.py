@@ -135,6 +135,36 @@ def test_the_callers_deadline_is_the_request_timeout(http_server: ScriptedServer
     assert len(http_server.requests) <= 2
 
 
+class RecordingTransport(httpx.HTTPTransport):
+    """A real HTTP transport that remembers the timeouts each request was sent with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[dict[str, float | None]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.timeouts.append(dict(request.extensions["timeout"]))
+        return super().handle_request(request)
+
+
+def test_each_attempt_timeout_is_capped_at_the_remaining_deadline(http_server: ScriptedServer) -> None:
+    inner = RecordingTransport()
+    http_server.add(Reply(503))
+    with httpx.Client(transport=ResilientTransport(inner, retry=FAST), timeout=30.0) as client:
+        assert client.get(http_server.url).status_code == 200  # no deadline: httpx's own timeouts
+        assert inner.timeouts == [dict.fromkeys(("connect", "read", "write", "pool"), 30.0)] * 2
+        inner.timeouts.clear()
+
+        @resiliency.timeout(2.0, mode="cooperative")
+        def fetch() -> httpx.Response:
+            return client.get(http_server.url)
+
+        assert fetch().status_code == 200
+    (sent,) = inner.timeouts
+    assert set(sent) == {"connect", "read", "write", "pool"}
+    assert all(value is not None and 0.0 < value <= 2.0 for value in sent.values())
+
+
 def test_bad_arguments_name_the_parameter() -> None:
     with pytest.raises(TypeError, match="retry"):
         ResilientTransport(retry="often")  # type: ignore[arg-type]
@@ -192,6 +222,35 @@ async def test_async_deadline_caps_a_slow_body(http_server: ScriptedServer) -> N
 
     with pytest.raises((httpx.ReadTimeout, resiliency.ResiliencyTimeoutError)):
         await fetch()
+
+
+class AsyncRecordingTransport(httpx.AsyncHTTPTransport):
+    """A real async HTTP transport that remembers the read timeout of each request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[float | None] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.reads.append(request.extensions["timeout"]["read"])
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.anyio
+async def test_async_attempt_timeout_is_capped_at_the_deadline(http_server: ScriptedServer) -> None:
+    inner = AsyncRecordingTransport()
+    async with httpx.AsyncClient(transport=AsyncResilientTransport(inner), timeout=30.0) as client:
+
+        @resiliency.timeout(3.0)
+        async def fetch() -> httpx.Response:
+            return await client.get(http_server.url)
+
+        assert (await fetch()).status_code == 200
+        assert (await client.get(http_server.url)).status_code == 200
+    capped, uncapped = inner.reads
+    assert capped is not None
+    assert 0.0 < capped <= 3.0
+    assert uncapped == 30.0
 
 
 @pytest.mark.anyio

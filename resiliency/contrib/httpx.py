@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import httpx
@@ -29,6 +29,7 @@ from .._circuit_breaker import CircuitBreaker, CircuitBreakerPolicy
 from .._clock import Clock
 from .._deadline import remaining
 from .._engine import Pipeline, Strategy
+from .._errors import ResiliencyError
 from .._outcome import Failure
 from .._retry import RetryStrategy
 from .._retry_policy import RetryPolicy
@@ -54,13 +55,15 @@ _MIN_TIMEOUT = 0.001  # a deadline that just passed still gets a valid (tiny) ti
 _DRAIN_LIMIT = 64 * 1024  # bytes of a retried response read to keep its connection
 
 
-class RetryableStatusError(Exception):
+class RetryableStatusError(ResiliencyError):
     """An attempt's response had a retryable status; ``.response`` is that response.
 
     The transports never raise it: when attempts run out they return the response. A
-    ``retry_on`` predicate sees it (its ``status_code`` and Retry-After are read from
-    ``.response`` by ``resiliency.classify``).
+    ``retry_on`` predicate and ``RetryScheduled`` events see it (``resiliency.classify``
+    reads the status and Retry-After from ``.response``).
     """
+
+    code: ClassVar[str] = "RETRYABLE_STATUS"
 
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
