@@ -7,7 +7,8 @@ Run from the repository root::
 
 1. Transport overhead per successful GET on loopback (a keep-alive HTTP/1.1 server in a
    thread of this process): a bare ``httpx.HTTPTransport``, ``ResilientTransport`` over
-   it, and httpx-retries' ``RetryTransport`` over it, interleaved, median of repeats.
+   it, and httpx-retries' ``RetryTransport`` over it, one GET of each in turn, the
+   median of the single-GET timings.
    Loopback timings are noisy (the server shares the CPUs), so the transports' own cost
    is also measured over an instant inner transport (``httpx.MockTransport``), and
    reported as a share of a loopback request.
@@ -97,30 +98,31 @@ class LoopbackServer:
         self.sock.close()
 
 
-def _median_per_call(fn: Callable[[], Any], calls: int) -> float:
-    start = time.perf_counter_ns()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter_ns() - start) / calls
+def interleaved(entries: dict[str, Callable[[], Any]], calls: int) -> dict[str, float]:
+    """Median ns of one call of each entry over ``calls`` rounds, one call of each per round.
 
-
-def interleaved(entries: dict[str, Callable[[], Any]], calls: int, repeats: int) -> dict[str, float]:
-    """Median ns per call of each entry, repeats interleaved so drift hits all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in entries}
+    Round-robin per call, and the median of single-call timings: on a shared machine a
+    burst of load hits every entry alike and a spike moves the median little.
+    """
+    samples: dict[str, list[int]] = {name: [] for name in entries}
     for fn in entries.values():
         for _ in range(max(calls // 10, 5)):
             fn()  # warm-up: connections open, caches filled
+    clock = time.perf_counter_ns
+    pairs = list(entries.items())
     gc.disable()
     try:
-        for _ in range(repeats):
-            for name, fn in entries.items():
-                samples[name].append(_median_per_call(fn, calls))
+        for _ in range(calls):
+            for name, fn in pairs:
+                start = clock()
+                fn()
+                samples[name].append(clock() - start)
     finally:
         gc.enable()
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def transport_overhead(calls: int, repeats: int) -> list[tuple[str, float, str]]:
+def transport_overhead(calls: int) -> list[tuple[str, float, str]]:
     from httpx_retries import Retry, RetryTransport
 
     server = LoopbackServer()
@@ -141,7 +143,7 @@ def transport_overhead(calls: int, repeats: int) -> list[tuple[str, float, str]]
         return get
 
     try:
-        loopback = interleaved({name: getter(c) for name, c in clients.items()}, calls, repeats)
+        loopback = interleaved({name: getter(c) for name, c in clients.items()}, calls)
     finally:
         for client in clients.values():
             client.close()
@@ -157,9 +159,7 @@ def transport_overhead(calls: int, repeats: int) -> list[tuple[str, float, str]]
             transport=RetryTransport(httpx.MockTransport(instant), retry=Retry(total=3))
         ),
     }
-    instant_ns = interleaved(
-        {name: getter_mock(c) for name, c in mock_clients.items()}, calls * 4, repeats
-    )
+    instant_ns = interleaved({name: getter_mock(c) for name, c in mock_clients.items()}, calls * 4)
     for client in mock_clients.values():
         client.close()
     bare, bare_instant = loopback["bare httpx.HTTPTransport"], instant_ns["bare httpx.HTTPTransport"]
@@ -261,8 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--smoke", action="store_true", help="tiny loops: check every entry runs")
     args = parser.parse_args(argv)
-    calls, repeats, items = (20, 1, 500) if args.smoke else (300, 9, 10_000)
-    transport_rows = transport_overhead(calls, repeats)
+    calls, items = (20, 500) if args.smoke else (5000, 10_000)
+    transport_rows = transport_overhead(calls)
     batch_rows = batch_overhead(_noop, items, 1 if args.smoke else 7)
     yield_rows = batch_overhead(_yield_once, items, 1 if args.smoke else 7)
     lines = ["# HTTP and batch benchmarks", "", *environment("python benchmarks/http.py" + " --smoke" * args.smoke)]
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append("- SMOKE RUN: tiny loops, the numbers mean nothing")
     lines += [
         "",
-        f"## Transport overhead: one GET on loopback (median of {repeats} interleaved repeats of {calls} GETs)",
+        f"## Transport overhead: one GET on loopback (median of {calls:,} GETs each, round-robin)",
         "",
         "| transport | µs per GET | vs bare |",
         "|---|---:|---|",

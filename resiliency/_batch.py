@@ -11,6 +11,7 @@ task group, so cancelling the caller cancels the items in flight.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -131,8 +132,11 @@ def map_concurrent(
         ``attempts``, ``duration``; ``provider`` is ``fn``'s qualified name.
 
     Raises:
-        TypeError, ValueError: a bad argument (the message names it).
+        TypeError, ValueError: a bad argument (the message names it); an ``async def``
+            ``fn`` (use ``amap_concurrent``).
     """
+    if inspect.iscoroutinefunction(fn):
+        raise TypeError(message("fn", "a sync callable (use amap_concurrent for async ones)", fn))
     plan = _Plan(fn, items, limit, rate, batch_size, batch_pause, retry, on_progress, clock)
     leaf = sync_leaf(plan.fn)
     if plan.limiter is not None:

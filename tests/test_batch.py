@@ -275,6 +275,14 @@ def test_progress_callback_that_raises_does_not_break_the_map(caplog: pytest.Log
     assert "on_progress" in caplog.text
 
 
+def test_sync_map_refuses_an_async_function() -> None:
+    async def work(n: int) -> int:
+        return n
+
+    with pytest.raises(TypeError, match="amap_concurrent"):
+        map_concurrent(work, range(3))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "name"),
     [
