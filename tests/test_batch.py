@@ -280,7 +280,7 @@ def test_sync_map_refuses_an_async_function() -> None:
         return n
 
     with pytest.raises(TypeError, match="amap_concurrent"):
-        map_concurrent(work, range(3))  # type: ignore[arg-type]
+        map_concurrent(work, range(3))
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.requests import Request
@@ -40,7 +40,8 @@ from .._validate import message
 
 __all__ = ["exception_handlers", "health_route"]
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
+# The handler type FastAPI's ``exception_handlers=`` asks for (Starlette's accepts it too).
+Handler = Callable[[Request, Any], Coroutine[Any, Any, Response]]
 
 
 def _retry_after(exc: Exception) -> str:
@@ -71,7 +72,7 @@ async def _deferred(request: Request, exc: Exception) -> Response:
     return JSONResponse({**_body(exc), "item_id": getattr(exc, "item_id", None)}, status_code=202)
 
 
-def exception_handlers() -> dict[type[Exception], Handler]:
+def exception_handlers() -> dict[int | type[Exception], Handler]:
     """Return the handlers for ``Starlette(exception_handlers=...)`` / ``FastAPI(exception_handlers=...)``.
 
     Maps ``CircuitOpenError`` and ``BulkheadFullError`` to 503, ``RateLimitedError``
@@ -82,7 +83,7 @@ def exception_handlers() -> dict[type[Exception], Handler]:
     Returns:
         A new dict of exception class to async handler.
     """
-    handlers: dict[type[Exception], Handler] = {
+    handlers: dict[int | type[Exception], Handler] = {
         CircuitOpenError: _unavailable,
         BulkheadFullError: _unavailable,
         RateLimitedError: _throttled,
