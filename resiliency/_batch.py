@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -72,11 +73,12 @@ class _Plan:
         self.batch_pause = check_duration("batch_pause", batch_pause)
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(message("retry", "a RetryPolicy or None", retry))
-        self.retry = None if retry is None else RetryStrategy(retry, clock=clock)
+        self.name = getattr(fn, "__qualname__", None) or repr(fn)
+        self.retry = None if retry is None else RetryStrategy(retry, clock=clock, name=self.name)
         self.on_progress = check_callable("on_progress", on_progress, allow_none=True)
         self.clock = clock
-        self.name = getattr(fn, "__qualname__", None) or repr(fn)
         self.done = 0
+        self._count_lock = threading.Lock()  # map_concurrent's workers are threads
 
     def batches(self) -> list[range]:
         total = len(self.items)
@@ -89,11 +91,13 @@ class _Plan:
         return Outcome(self.name, True, result, None, stats.attempts, duration)
 
     def progress(self) -> Any:
-        self.done += 1
+        with self._count_lock:
+            self.done += 1
+            done = self.done
         if self.on_progress is None:
             return None
         try:
-            return self.on_progress(self.done, len(self.items))
+            return self.on_progress(done, len(self.items))
         except Exception:
             logger.exception("on_progress callback %r raised", self.on_progress)
             return None
@@ -116,7 +120,9 @@ def map_concurrent(
     Args:
         fn: a sync callable taking one item.
         items: the items (any iterable; read once, up front).
-        limit: calls at once, int >= 1, or a ``Bulkhead`` to share (default 10).
+        limit: calls at once, int >= 1, or a ``Bulkhead`` to share (default 10); a
+            shared one runs ``max_concurrent`` workers per map and needs a ``max_queue``
+            for the other maps' workers, or their items end as ``BulkheadFullError``.
         rate: at most this many calls per second (each attempt waits for its turn), or
             a ``RateLimiter`` to share (it keeps its own ``max_wait``; a call it
             refuses ends as a ``RateLimitedError``). Default: no limit.
