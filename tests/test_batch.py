@@ -266,6 +266,13 @@ def test_sync_map_with_rate_retry_batches_and_progress(no_thread_leak: None) -> 
     assert clock.sleeps.count(1.0) == 2  # a pause between each of the three batches
 
 
+def test_sync_progress_counts_each_item_once_across_threads(no_thread_leak: None) -> None:
+    seen: list[int] = []
+    outcomes = map_concurrent(lambda n: n, range(3000), limit=8, on_progress=lambda done, total: seen.append(done))
+    assert len(outcomes) == 3000
+    assert sorted(seen) == list(range(1, 3001))
+
+
 def test_progress_callback_that_raises_does_not_break_the_map(caplog: pytest.LogCaptureFixture) -> None:
     def boom(done: int, total: int) -> None:
         raise RuntimeError("progress bar broke")
