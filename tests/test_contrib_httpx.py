@@ -168,8 +168,10 @@ def test_each_attempt_timeout_is_capped_at_the_remaining_deadline(http_server: S
 def test_bad_arguments_name_the_parameter() -> None:
     with pytest.raises(TypeError, match="retry"):
         ResilientTransport(retry="often")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="breaker"):
+    with pytest.raises(ValueError, match="breaker"):
         ResilientTransport(breaker="per_ip")
+    with pytest.raises(TypeError, match="breaker"):
+        ResilientTransport(breaker=5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="transport"):
         ResilientTransport(transport=httpx.AsyncHTTPTransport())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="statuses"):

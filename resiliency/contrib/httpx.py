@@ -131,12 +131,11 @@ class _Resilience:
     ) -> None:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(message("retry", "a RetryPolicy or None", retry))
-        if (
-            breaker is not None
-            and breaker != "per_host"
-            and not isinstance(breaker, (CircuitBreakerPolicy, CircuitBreaker))
-        ):
-            raise TypeError(message("breaker", '"per_host", a CircuitBreakerPolicy, a CircuitBreaker or None', breaker))
+        accepted = '"per_host", a CircuitBreakerPolicy, a CircuitBreaker or None'
+        if isinstance(breaker, str) and breaker != "per_host":
+            raise ValueError(message("breaker", accepted, breaker))
+        if not isinstance(breaker, (str, CircuitBreakerPolicy, CircuitBreaker, type(None))):
+            raise TypeError(message("breaker", accepted, breaker))
         if isinstance(methods, str) or not all(isinstance(m, str) for m in methods):
             raise TypeError(message("methods", "a collection of HTTP method names", methods))
         if not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
@@ -156,7 +155,8 @@ class _Resilience:
             return None
         if isinstance(spec, CircuitBreaker):
             return spec
-        breaker = CircuitBreaker(policy=None if spec == "per_host" else spec, clock=self.clock)  # type: ignore[arg-type]
+        policy = spec if isinstance(spec, CircuitBreakerPolicy) else None  # "per_host": the defaults
+        breaker = CircuitBreaker(policy=policy, clock=self.clock)
         self.breakers[key] = breaker
         return breaker
 
