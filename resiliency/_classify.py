@@ -114,7 +114,7 @@ def classify(exc: BaseException) -> Classification:
     try:
         status = status_of(exc)
         hint = retry_after_from(exc)
-    except Exception:  # an attribute that raises counts as missing  # pragma: no cover
+    except Exception:  # an attribute that raises counts as missing
         status, hint = None, None
     if status in THROTTLED_STATUSES or hint is not None:
         return "throttled"

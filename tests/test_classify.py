@@ -86,6 +86,15 @@ def test_anything_with_a_retry_after_is_throttled() -> None:
     assert classify(Status(headers={"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) == "throttled"
 
 
+def test_an_attribute_that_raises_counts_as_missing() -> None:
+    class Broken(ConnectionError):
+        @property
+        def response(self) -> object:
+            raise RuntimeError("no response here")
+
+    assert classify(Broken()) == "transient"  # by its class, as if it had no status
+
+
 def test_bool_status_is_not_a_status() -> None:
     assert classify(Status(status=True)) == "permanent"
 
