@@ -30,7 +30,7 @@ from typing import Literal
 
 from ._retry_after import retry_after_from
 
-__all__ = ["Classification", "classify", "is_transient", "status_of"]
+__all__ = ["Classification", "classify", "is_call_error", "is_transient", "status_of"]
 
 Classification = Literal["transient", "throttled", "permanent"]
 
@@ -139,3 +139,23 @@ def classify(exc: BaseException) -> Classification:
 def is_transient(exc: BaseException) -> bool:
     """Return True when ``classify(exc)`` is "transient" or "throttled": worth a retry."""
     return classify(exc) != "permanent"
+
+
+def is_call_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a ``TypeError`` raised by the library's own call of a function.
+
+    Calling a function with arguments it does not take raises ``TypeError`` in the
+    caller's frame, before the callee's first line: so when the innermost frame of the
+    traceback is the library's (the leaf that calls the user's function), the error is
+    the caller's mistake (wrong arguments), not a failure of the call, and no retry or
+    other provider can fix it.
+    """
+    if type(exc) is not TypeError:
+        return False
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.startswith("resiliency.") and ".contrib." not in module

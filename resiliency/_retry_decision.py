@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _backoff, _retry_after
+from ._classify import is_call_error
 from ._errors import BulkheadFullError, CircuitOpenError
 from ._retry_after import retry_after_from
 
@@ -96,6 +97,10 @@ def make_decider(policy: RetryPolicy) -> Decider:
                     if len(verdicts) < 256:
                         verdicts[cls] = allowed
                 if not allowed:
+                    return None
+                # Wrong arguments (a TypeError from the call itself) fail the same way
+                # every time: the default filter never retries them.
+                if excluded and cls is TypeError and is_call_error(error):
                     return None
         elif retry_if_result is None or not retry_if_result(result):
             return None
