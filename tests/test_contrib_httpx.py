@@ -202,6 +202,16 @@ async def test_async_retries_retry_after_and_closes_responses(http_server: Scrip
 
 
 @pytest.mark.anyio
+async def test_the_one_line_client_with_every_default(http_server: ScriptedServer) -> None:
+    http_server.add(Reply(503, {"Retry-After": "0"}), Reply(429, {"Retry-After": "0"}))
+    async with httpx.AsyncClient(transport=AsyncResilientTransport()) as client:
+        response = await client.get(f"{http_server.url}/orders")
+    assert (response.status_code, response.text) == (200, "ok")
+    assert len(http_server.requests) == 3
+    assert http_server.connections == 1
+
+
+@pytest.mark.anyio
 async def test_async_post_is_not_retried_and_breaker_is_per_host(http_server: ScriptedServer) -> None:
     http_server.add(Reply(503), Reply(503))
     transport = AsyncResilientTransport(retry=FAST, breaker=resiliency.CircuitBreakerPolicy(failure_threshold=2))

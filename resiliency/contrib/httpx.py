@@ -70,7 +70,7 @@ class RetryableStatusError(ResiliencyError):
         self.response = response
 
 
-def host_key(url: httpx.URL) -> str:
+def _host_key(url: httpx.URL) -> str:
     """Return "host:port" of ``url`` (the scheme's default port when none is given)."""
     port = url.port or _DEFAULT_PORTS.get(url.scheme, 0)
     return f"{url.host}:{port}"
@@ -247,7 +247,7 @@ class ResilientTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` with retries (idempotent requests), the host's breaker and the deadline."""
         core = self._core
-        key = host_key(request.url)
+        key = _host_key(request.url)
         chains = core.chains.get(key) or core.build(key, self._attempt, False)
         chain = chains[0] if core.retries(request) else chains[1]
         sent: list[httpx.Response] = []
@@ -305,7 +305,7 @@ class AsyncResilientTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` with retries (idempotent requests), the host's breaker and the deadline."""
         core = self._core
-        key = host_key(request.url)
+        key = _host_key(request.url)
         chains = core.chains.get(key) or core.build(key, self._attempt, True)
         chain = chains[0] if core.retries(request) else chains[1]
         sent: list[httpx.Response] = []
