@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -32,7 +33,12 @@ class FakeDeferred(ResiliencyError):
 @pytest.fixture
 def app_url() -> Iterator[str]:
     registry = Registry()
-    breaker = CircuitBreaker("payments", registry=registry, reset_timeout=12.5)
+    # Unhealthy: the only named breaker is open and, where the library has ``critical=``
+    # (issue 9's health rules), the service cannot work without it.
+    critical: dict[str, Any] = (
+        {"critical": True} if "critical" in inspect.signature(CircuitBreaker.__init__).parameters else {}
+    )
+    breaker = CircuitBreaker("payments", registry=registry, reset_timeout=12.5, **critical)
     breaker.force_open()
     open_breaker = CircuitBreaker(failure_threshold=1, reset_timeout=7.2, clock=FakeClock())
     open_breaker.record(0.0, True, 0.0, False)  # one failure opens it
