@@ -5,6 +5,8 @@ failover groups that run one operation across several providers.
 """
 
 from . import presets as presets
+from ._batch import amap_concurrent as amap_concurrent
+from ._batch import map_concurrent as map_concurrent
 from ._bulkhead import Bulkhead as Bulkhead
 from ._bulkhead import BulkheadMetrics as BulkheadMetrics
 from ._bulkhead import BulkheadPolicy as BulkheadPolicy
@@ -17,6 +19,8 @@ from ._circuit_breaker import CircuitBreakerMetrics as CircuitBreakerMetrics
 from ._circuit_breaker import CircuitBreakerPolicy as CircuitBreakerPolicy
 from ._circuit_breaker import CircuitState as CircuitState
 from ._circuit_breaker import circuit_breaker as circuit_breaker
+from ._classify import classify as classify
+from ._classify import is_transient as is_transient
 from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
 from ._deadline import remaining as remaining
@@ -32,6 +36,7 @@ from ._errors import WriteDeferredError as WriteDeferredError
 from ._events import AllProvidersFailed as AllProvidersFailed
 from ._events import BulkheadRejected as BulkheadRejected
 from ._events import CallRecorded as CallRecorded
+from ._events import CallRejected as CallRejected
 from ._events import CircuitStateChanged as CircuitStateChanged
 from ._events import Event as Event
 from ._events import ProviderFailed as ProviderFailed
@@ -76,6 +81,9 @@ from ._resilient import resilient as resilient
 from ._retry import RetryResult as RetryResult
 from ._retry import retry as retry
 from ._retry_policy import RetryPolicy as RetryPolicy
+from ._retrying import Attempt as Attempt
+from ._retrying import Retrying as Retrying
+from ._retrying import retrying as retrying
 from ._timeout import TimeoutPolicy as TimeoutPolicy
 from ._timeout import timeout as timeout
 
@@ -84,12 +92,14 @@ __version__ = "0.1.0"
 __all__ = [
     "AllProvidersFailed",
     "AllProvidersFailedError",
+    "Attempt",
     "Bulkhead",
     "BulkheadFullError",
     "BulkheadMetrics",
     "BulkheadPolicy",
     "BulkheadRejected",
     "CallRecorded",
+    "CallRejected",
     "CallableProvider",
     "CircuitBreaker",
     "CircuitBreakerMetrics",
@@ -132,21 +142,26 @@ __all__ = [
     "RetryPolicy",
     "RetryResult",
     "RetryScheduled",
+    "Retrying",
     "ServedStale",
     "SqliteOutbox",
     "SystemClock",
     "TimeoutOccurred",
     "TimeoutPolicy",
     "WriteDeferredError",
+    "amap_concurrent",
     "bulkhead",
     "cache_fallback",
     "chaos",
     "circuit_breaker",
+    "classify",
     "execute",
     "failover_group",
     "fallback",
     "idempotency_key",
     "idempotent",
+    "is_transient",
+    "map_concurrent",
     "provider",
     "provider_from_callable",
     "rate_limit",
@@ -154,6 +169,7 @@ __all__ = [
     "remaining",
     "resilient",
     "retry",
+    "retrying",
     "timeout",
 ]
 

@@ -19,9 +19,10 @@ equal_jitter           c / 2 + uniform(0, c / 2), with c = min(exp, max_delay)
 decorrelated_jitter    uniform(base, min(max(base, 3 * previous), max_delay)),
                        previous = 0 counting as base
 fibonacci              base * fib(attempt), fib = 1, 1, 2, 3, 5, 8, ...
+random                 uniform(base, max_delay)
 =====================  ==============================================================
 
-``base = 0`` gives 0 for every kind. Huge attempts are safe: growth stops at
+``base = 0`` gives 0 for every kind but random (uniform(0, max_delay)). Huge attempts are safe: growth stops at
 ``max_delay`` without computing a huge power or Fibonacci number, and the result is
 always a finite float in ``[0, max_delay]`` for ``base >= 0``, ``multiplier >= 1`` and
 a finite ``max_delay >= base``.
@@ -46,6 +47,7 @@ BACKOFF_KINDS: tuple[str, ...] = (
     "equal_jitter",
     "decorrelated_jitter",
     "fibonacci",
+    "random",
 )
 
 
@@ -97,6 +99,7 @@ _FORMULAS: dict[str, _Formula] = {
     "equal_jitter": _equal,
     "decorrelated_jitter": _decorrelated,
     "fibonacci": lambda n, p, b, cap, m, rng: b * _FIB[n - 1] if n <= len(_FIB) else cap,
+    "random": lambda n, p, b, cap, m, rng: rng.uniform(b, cap),
 }
 
 
@@ -132,7 +135,7 @@ def compute_delay(
         raise ValueError(message("backoff", f"one of {', '.join(BACKOFF_KINDS)}", kind))
     if attempt < 1:
         raise ValueError(message("attempt", "an int >= 1", attempt))
-    if base <= 0.0:
+    if base <= 0.0 and kind != "random":
         return 0.0
     return min(formula(attempt, previous, base, max_delay, multiplier, rng), max_delay)
 
@@ -144,6 +147,16 @@ def formula(kind: str) -> Callable[[int, float, float, float, float, random.Rand
     :func:`compute_delay` does; the retry loop uses this to skip the per-call checks.
     """
     return _FORMULAS[kind]
+
+
+def chained(delays: tuple[float, ...]) -> Callable[[int, float], float]:
+    """Return the backoff of chained waits: ``delays[attempt - 1]``, the last one repeating."""
+    last = len(delays) - 1
+
+    def delay(attempt: int, previous: float) -> float:
+        return delays[min(attempt - 1, last)]
+
+    return delay
 
 
 def clamp_delay(value: float, max_delay: float) -> float:

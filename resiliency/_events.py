@@ -13,6 +13,7 @@ __all__ = [
     "AllProvidersFailed",
     "BulkheadRejected",
     "CallRecorded",
+    "CallRejected",
     "CircuitStateChanged",
     "Event",
     "ProviderFailed",
@@ -50,11 +51,19 @@ class CircuitStateChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallRecorded(Event):
-    """A breaker recorded a call: ``success``, ``duration`` seconds, ``slow``."""
+    """A breaker recorded a call: ``success``, ``duration`` seconds, ``slow``, and the ``error`` it raised (or None)."""
 
     success: bool
     duration: float
     slow: bool = False
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRejected(Event):
+    """An open (or forced-open, or full half-open) breaker refused a call; ``retry_after`` seconds."""
+
+    retry_after: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _backoff, _retry_after
+from ._classify import is_call_error
 from ._decorators import is_async_callable
 from ._errors import BulkheadFullError, CircuitOpenError
 from ._retry_after import retry_after_from
@@ -91,16 +92,20 @@ def make_decider(policy: RetryPolicy) -> Decider:
         should_retry = refuse_async("retry_on", async_on_error)
     if async_on_result is not None:
         retry_if_result = refuse_async("retry_if_result", async_on_result)
-    max_attempts = policy.max_attempts
+    max_attempts: float = policy.max_attempts if policy.max_attempts is not None else float("inf")
     formula = policy._delay
     user_backoff: Any = None if formula is not None else policy.backoff
+    if isinstance(user_backoff, tuple):
+        user_backoff = _backoff.chained(user_backoff)
+    floor = policy.min_delay
     base, cap, multiplier = policy.base_delay, policy.max_delay, policy.multiplier
     rng = policy.rng or _RANDOM
     respect_retry_after, max_retry_after = policy.respect_retry_after, policy.max_retry_after
     max_total_time = policy.max_total_time
     clamp = _backoff.clamp_delay
     hint_of = retry_after_from
-    zero_delay = formula is not None and (base == 0.0 or policy.backoff == "none")
+    # base 0 gives 0 for every kind but "random", which draws from [0, max_delay].
+    zero_delay = formula is not None and (policy.backoff == "none" or (base == 0.0 and policy.backoff != "random"))
     plain_types = _retry_after.PLAIN_TYPES  # error classes known to carry no hint
 
     def decide(
@@ -130,6 +135,10 @@ def make_decider(policy: RetryPolicy) -> Decider:
                         verdicts[cls] = allowed
                 if not allowed:
                     return None
+                # Wrong arguments (a TypeError from the call itself) fail the same way
+                # every time: the default filter never retries them.
+                if excluded and cls is TypeError and is_call_error(error):
+                    return None
         elif retry_if_result is None or not retry_if_result(result):
             return None
         if attempt >= max_attempts or switch.disabled:
@@ -142,6 +151,8 @@ def make_decider(policy: RetryPolicy) -> Decider:
                 delay = cap
         else:
             delay = clamp(user_backoff(attempt, previous), cap)
+        if delay < floor:  # noqa: PLR1730 - a branch is cheaper than max() here
+            delay = floor
         if error is not None and respect_retry_after and not (type(error) in plain_types and not error.__dict__):
             hint = hint_of(error)
             if hint is not None:

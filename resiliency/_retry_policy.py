@@ -7,13 +7,14 @@ The policy remembers which fields were given, so policies merge field by field
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
 from typing_extensions import Unpack
 
 from . import _backoff
+from ._classify import is_transient
 from ._retry_after import retry_after_from
 from ._retry_decision import Decider, async_predicates, make_decider
 from ._validate import (
@@ -30,7 +31,7 @@ from ._validate import (
 if TYPE_CHECKING:
     from ._retry import RetryResult
 
-__all__ = ["RetryFields", "RetryPolicy"]
+__all__ = ["RetryFields", "RetryPolicy", "retry_transient"]
 
 T = TypeVar("T")
 
@@ -40,10 +41,11 @@ BackoffFn = Callable[[int, float], float]
 class RetryFields(TypedDict, total=False):
     """The fields of ``RetryPolicy``, all optional, as keywords."""
 
-    max_attempts: int
-    backoff: str | BackoffFn
+    max_attempts: int | None
+    backoff: str | BackoffFn | Sequence[float]
     base_delay: float
     max_delay: float
+    min_delay: float
     multiplier: float
     retry_on: Any
     retry_if_result: Callable[[Any], bool | Awaitable[bool]] | None
@@ -59,6 +61,7 @@ _DEFAULTS: dict[str, Any] = {
     "backoff": "exponential",
     "base_delay": 0.1,
     "max_delay": 30.0,
+    "min_delay": 0.0,
     "multiplier": 2.0,
     "retry_on": Exception,
     "retry_if_result": None,
@@ -75,16 +78,21 @@ class RetryPolicy:
     """How to retry: attempts, backoff, what to retry on, Retry-After, budget.
 
     Args:
-        max_attempts: total attempts, the first included (int >= 1; default 3).
+        max_attempts: total attempts, the first included (int >= 1; default 3), or
+            None: as many as ``max_total_time`` (then required) allows.
         backoff: "none", "constant", "linear", "exponential" (default), "full_jitter",
-            "equal_jitter", "decorrelated_jitter", "fibonacci", or a callable
-            ``(attempt, previous_delay) -> seconds``. Formulas (``exp`` =
+            "equal_jitter", "decorrelated_jitter", "fibonacci", "random", a callable
+            ``(attempt, previous_delay) -> seconds``, or a sequence of seconds (chained
+            waits: the n-th retry waits the n-th, the last repeats). Formulas (``exp`` =
             ``base_delay * multiplier ** (attempt - 1)``), all capped by ``max_delay``:
             none 0; constant base; linear base*attempt; exponential exp; full_jitter
             uniform(0, exp); equal_jitter exp/2 + uniform(0, exp/2); decorrelated_jitter
-            uniform(base, previous*3); fibonacci base*fib(attempt).
+            uniform(base, previous*3); fibonacci base*fib(attempt); random
+            uniform(base, max_delay).
         base_delay: seconds, float or timedelta, >= 0 (default 0.1).
         max_delay: seconds, >= base_delay (default 30).
+        min_delay: a floor on every computed delay, seconds <= max_delay (default 0);
+            a Retry-After hint is not floored.
         multiplier: exponential growth factor, >= 1 (default 2).
         retry_on: exception types or a predicate ``(exc) -> bool`` (default
             ``Exception``, except that ``CircuitOpenError`` and ``BulkheadFullError`` are
@@ -103,10 +111,11 @@ class RetryPolicy:
         ValueError, TypeError: a field out of range or of the wrong type.
     """
 
-    max_attempts: int
-    backoff: str | BackoffFn
+    max_attempts: int | None
+    backoff: str | BackoffFn | tuple[float, ...]
     base_delay: float
     max_delay: float
+    min_delay: float
     multiplier: float
     retry_on: Any
     retry_if_result: Callable[[Any], bool | Awaitable[bool]] | None
@@ -127,9 +136,14 @@ class RetryPolicy:
             raise TypeError(f"unknown RetryPolicy field(s): {', '.join(sorted(unknown))}")
         values = {**_DEFAULTS, **fields}
         put = object.__setattr__
-        put(self, "max_attempts", check_count("max_attempts", values["max_attempts"]))
+        put(self, "max_attempts", check_count("max_attempts", values["max_attempts"], allow_none=True))
         backoff = values["backoff"]
-        if isinstance(backoff, str):
+        if isinstance(backoff, (list, tuple)):
+            if not backoff:
+                raise ValueError(message("backoff", "a non-empty sequence of seconds", backoff))
+            backoff = tuple(check_duration("backoff", delay) for delay in backoff)
+            put(self, "_delay", None)
+        elif isinstance(backoff, str):
             if backoff not in _backoff.BACKOFF_KINDS:
                 accepted = "one of " + ", ".join(repr(k) for k in _backoff.BACKOFF_KINDS) + " or a callable"
                 raise ValueError(message("backoff", accepted, backoff))
@@ -137,7 +151,9 @@ class RetryPolicy:
         elif callable(backoff):
             put(self, "_delay", None)
         else:
-            raise TypeError(message("backoff", "a backoff name or a callable (attempt, previous) -> seconds", backoff))
+            raise TypeError(
+                message("backoff", "a backoff name, a callable (attempt, previous) -> seconds or seconds", backoff)
+            )
         put(self, "backoff", backoff)
         base = check_duration("base_delay", values["base_delay"])
         cap = check_duration("max_delay", values["max_delay"])
@@ -145,6 +161,10 @@ class RetryPolicy:
             raise ValueError(message("max_delay", f">= base_delay ({base!r})", values["max_delay"]))
         put(self, "base_delay", base)
         put(self, "max_delay", cap)
+        floor = check_duration("min_delay", values["min_delay"])
+        if floor > cap:
+            raise ValueError(message("min_delay", f"<= max_delay ({cap!r})", values["min_delay"]))
+        put(self, "min_delay", floor)
         multiplier = check_number("multiplier", values["multiplier"], "a number >= 1")
         if not 1 <= multiplier < float("inf"):
             raise ValueError(message("multiplier", "a finite number >= 1", values["multiplier"]))
@@ -166,6 +186,8 @@ class RetryPolicy:
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(message("rng", "a random.Random or None", rng))
         put(self, "rng", rng)
+        if self.max_attempts is None and self.max_total_time is None:
+            raise ValueError(message("max_attempts", "an int >= 1, or None with max_total_time set", None))
         put(self, "fields_set", frozenset(fields))
         put(self, "_async_predicates", async_predicates(self))
         put(self, "_decider", make_decider(self))
@@ -227,14 +249,33 @@ class RetryPolicy:
     def network(cls, **fields: Unpack[RetryFields]) -> Self:
         """For flaky networks: 4 attempts, decorrelated jitter from 0.2 s up to 10 s.
 
-        Retries ``ConnectionError``, ``TimeoutError`` and other ``OSError``.
+        Retries what ``resiliency.is_transient`` calls transient or throttled
+        (connection errors, timeouts, httpx/requests/aiohttp/redis-py network errors,
+        HTTP 408/429/500/502/503/504), honouring Retry-After; never the library's own
+        ``CircuitOpenError`` or ``BulkheadFullError``.
         """
         defaults: dict[str, Any] = {
             "max_attempts": 4,
             "backoff": "decorrelated_jitter",
             "base_delay": 0.2,
             "max_delay": 10.0,
-            "retry_on": (ConnectionError, TimeoutError, OSError),
+            "retry_on": retry_transient,
+        }
+        return cls(**{**defaults, **fields})
+
+    @classmethod
+    def http(cls, **fields: Unpack[RetryFields]) -> Self:
+        """For HTTP calls: 4 attempts, full jitter from 0.25 s up to 10 s, Retry-After up to 60 s.
+
+        Retries on ``resiliency.is_transient`` as ``network()`` does; the httpx
+        transports of ``resiliency.contrib.httpx`` use it by default.
+        """
+        defaults: dict[str, Any] = {
+            "max_attempts": 4,
+            "backoff": "full_jitter",
+            "base_delay": 0.25,
+            "max_delay": 10.0,
+            "retry_on": retry_transient,
         }
         return cls(**{**defaults, **fields})
 
@@ -286,6 +327,13 @@ class RetryPolicy:
             remaining: seconds left before the caller's deadline, or None.
         """
         return self._decider(attempt, error, result, previous, elapsed, remaining)
+
+
+def retry_transient(exc: BaseException) -> bool:
+    """``is_transient``, minus the library's own rejections (a retry would only prolong them)."""
+    from ._errors import BulkheadFullError, CircuitOpenError
+
+    return not isinstance(exc, (CircuitOpenError, BulkheadFullError)) and is_transient(exc)
 
 
 def _is_rate_limit_error(exc: BaseException) -> bool:

@@ -26,7 +26,7 @@ def delays(kind: str, attempts: int, *, base: float = 1.0, max_delay: float = 1e
 
 def test_kinds_are_the_documented_ones() -> None:
     assert BACKOFF_KINDS == ("none", "constant", "linear", "exponential", "full_jitter",
-                             "equal_jitter", "decorrelated_jitter", "fibonacci")
+                             "equal_jitter", "decorrelated_jitter", "fibonacci", "random")
 
 
 def test_none_is_always_zero() -> None:
@@ -92,9 +92,16 @@ def test_jitter_is_reproducible_with_a_seed_and_varies_without(kind: str) -> Non
     assert delays(kind, 10, seed=42) != delays(kind, 10, seed=43)
 
 
-@pytest.mark.parametrize("kind", BACKOFF_KINDS)
+@pytest.mark.parametrize("kind", [k for k in BACKOFF_KINDS if k != "random"])
 def test_base_zero_gives_zero_for_every_kind(kind: str) -> None:
     assert delays(kind, 6, base=0.0, max_delay=10.0, multiplier=5.0) == [0.0] * 6
+
+
+def test_random_draws_between_base_and_max_delay_even_from_zero() -> None:
+    drawn = delays("random", 200, base=0.0, max_delay=2.0, seed=1)
+    assert all(0.0 <= d <= 2.0 for d in drawn)
+    assert max(drawn) > 1.0
+    assert all(1.0 <= d <= 3.0 for d in delays("random", 200, base=1.0, max_delay=3.0, seed=2))
 
 
 @pytest.mark.parametrize("kind", BACKOFF_KINDS)
@@ -139,7 +146,7 @@ def test_delay_is_always_finite_and_within_zero_and_max_delay(
     assert isinstance(value, float)
     assert math.isfinite(value)
     assert 0.0 <= value <= max_delay
-    if base == 0.0:
+    if base == 0.0 and kind != "random":
         assert value == 0.0
 
 

@@ -567,10 +567,12 @@ def test_events_reach_listeners(clock: FakeClock, registry: Registry) -> None:
     fn()
     breaker.force_open()
     breaker.reset()
+    assert isinstance(events[2], CallRecorded)
+    assert isinstance(events[2].error, Boom)  # the event carries the call's error
     assert events == [
         CallRecorded("svc", True, 0.0),
         CircuitStateChanged("svc", CLOSED, OPEN),
-        CallRecorded("svc", False, 0.0),
+        CallRecorded("svc", False, 0.0, error=events[2].error),
         CircuitStateChanged("svc", OPEN, HALF_OPEN),
         CircuitStateChanged("svc", HALF_OPEN, CLOSED),
         CallRecorded("svc", True, 0.0),

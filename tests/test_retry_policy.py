@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
 import random
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from resiliency import BulkheadFullError, CircuitOpenError, RateLimitedError, RetryPolicy
+from resiliency._retry_policy import retry_transient
 
 
 class Status(Exception):
@@ -164,10 +166,11 @@ def test_network_preset() -> None:
         0.2,
         10.0,
     )
-    assert policy.retry_on == (ConnectionError, TimeoutError, OSError)
-    for error in (ConnectionResetError(), TimeoutError(), OSError()):
+    assert policy.retry_on is retry_transient
+    for error in (ConnectionResetError(), TimeoutError(), OSError(errno.EHOSTUNREACH, "no route")):
         assert decide(policy, error=error) is not None
-    assert decide(policy, error=ValueError()) is None
+    for permanent in (ValueError(), FileNotFoundError(errno.ENOENT, "gone"), TypeError("bad argument")):
+        assert decide(policy, error=permanent) is None
 
 
 # -- merging -----------------------------------------------------------------------------------

@@ -13,15 +13,17 @@ fails, when a window needs the time, and around every call in slow-call mode.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
 from .._clock import Clock, get_clock
 from .._decorators import Target, apply_strategy
-from .._engine import AsyncLayer, Strategy, SyncLayer
+from .._engine import AsyncLayer, Strategy, SyncLayer, async_leaf, drive_async, drive_sync, sync_leaf
 from .._errors import CircuitOpenError
-from .._events import CallRecorded, CircuitStateChanged
+from .._events import CallRecorded, CallRejected, CircuitStateChanged
 from .._outcome import Failure
 from .._registry import Registry, default_registry
 from .._validate import message
@@ -31,6 +33,8 @@ from ._policy import CircuitBreakerPolicy
 from ._state import BreakerCore, Transition
 
 __all__ = ["CircuitBreaker"]
+
+T = TypeVar("T")
 
 
 class CircuitBreaker(BreakerCore, Strategy):
@@ -68,7 +72,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             ``name``.
     """
 
-    __slots__ = ("_clock", "critical", "name", "registry")
+    __slots__ = ("_clock", "critical", "last_failure", "name", "registry")
     kind = "circuit_breaker"
 
     def __init__(
@@ -92,6 +96,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         BreakerCore.__init__(self, resolved)
         self.name = checked
         self.critical = critical
+        self.last_failure: BaseException | None = None
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         if checked is not None:
@@ -138,6 +143,56 @@ class CircuitBreaker(BreakerCore, Strategy):
             now: monotonic seconds of the change (default: read from the clock).
         """
         BreakerCore.reset(self, self._now() if now is None else now)
+        self.last_failure = None
+
+    # -- one-off calls (pybreaker's ``call`` and ``calling``) ----------------------------
+
+    def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Call ``fn(*args, **kwargs)`` through this breaker; return its value or raise.
+
+        Raises:
+            CircuitOpenError: the breaker refused the call.
+            Exception: ``fn``'s own exception, unchanged.
+        """
+        result: T = drive_sync(self.sync_layer(sync_leaf(fn)), args, kwargs)
+        return result
+
+    async def acall(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+        """Await ``fn(*args, **kwargs)`` through this breaker; return its value or raise."""
+        result: T = await drive_async(self.async_layer(async_leaf(fn)), args, kwargs)
+        return result
+
+    def calling(self) -> _Calling:
+        """Guard a block: ``with breaker.calling(): ...`` (or ``async with``).
+
+        Entering asks the breaker (raising ``CircuitOpenError`` when it refuses); leaving
+        records the block's outcome: an exception the policy counts is a failure, a
+        cancellation is released, anything else is a success.
+        """
+        return _Calling(self)
+
+    def _enter_block(self) -> tuple[bool, float]:
+        """Admit a ``calling()`` block: return (probe, start time) or raise ``CircuitOpenError``."""
+        timed = self._policy.slow_call_duration is not None
+        if self._state is _CLOSED:
+            return False, self._now() if timed else 0.0
+        verdict = self.admit(0.0 if self._forced else self._now())
+        if verdict is not None and verdict >= 0.0:
+            if self.registry.listeners:
+                self.registry.emit(CallRejected(self.name, verdict))
+            raise CircuitOpenError(self, verdict)
+        return verdict is not None, self._now() if timed else 0.0
+
+    def _exit_block(self, probe: bool, start: float, error: BaseException | None) -> None:
+        if error is not None and not isinstance(error, Exception):
+            self.release(probe)  # cancelled or interrupted: counts for nothing
+            return
+        outcome = Failure(error) if error is not None else None
+        if self._policy.slow_call_duration is not None:
+            end = self._now()
+            self._settle(outcome, probe, end, end - start)
+        else:
+            self._settle(outcome, probe, None, 0.0)
 
     def __call__(self, fn: Target, /) -> Target:
         """Decorate ``fn`` (sync or async function, method, classmethod, ...) with this breaker."""
@@ -158,30 +213,37 @@ class CircuitBreaker(BreakerCore, Strategy):
     def _settle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
         """Record (or release) the outcome of an admitted call; ``now`` None: read the clock."""
         failed = False
+        error = None
         if type(outcome) is Failure:
             error = outcome.error
             if self._policy.is_ignored(error):
                 self.release(probe)
                 return
             failed = self._policy.is_failure(error)
-        self._count(failed, probe, now, duration)
+        self._count(failed, probe, now, duration, error)
 
     async def _asettle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
         """``_settle`` for a policy with an ``async def`` filter, which is awaited."""
         failed: bool | None = False
+        error = None
         if type(outcome) is Failure:
-            failed = await self._policy._aclassify(outcome.error)
+            error = outcome.error
+            failed = await self._policy._aclassify(error)
             if failed is None:
                 self.release(probe)
                 return
-        self._count(bool(failed), probe, now, duration)
+        self._count(bool(failed), probe, now, duration, error)
 
-    def _count(self, failed: bool, probe: bool, now: float | None, duration: float) -> None:
+    def _count(
+        self, failed: bool, probe: bool, now: float | None, duration: float, error: BaseException | None
+    ) -> None:
+        if failed:
+            self.last_failure = error
         self.record(self._now() if now is None else now, failed, duration, probe)
         if self.registry.listeners:
             limit = self._policy.slow_call_duration
             slow = limit is not None and duration >= limit
-            self.registry.emit(CallRecorded(self.name, not failed, duration, slow))
+            self.registry.emit(CallRecorded(self.name, not failed, duration, slow, error))
 
     # -- layers ----------------------------------------------------------------------
     #
@@ -238,6 +300,8 @@ class CircuitBreaker(BreakerCore, Strategy):
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
                 return run(args, kwargs, verdict is not None)
+            if registry.listeners:
+                registry.emit(CallRejected(self.name, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
@@ -289,6 +353,34 @@ class CircuitBreaker(BreakerCore, Strategy):
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
                 return await run(args, kwargs, verdict is not None)
+            if registry.listeners:
+                registry.emit(CallRejected(self.name, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
+
+
+class _Calling:
+    """The context manager of ``CircuitBreaker.calling()``, for ``with`` and ``async with``."""
+
+    __slots__ = ("_breaker", "_probe", "_start")
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+        self._probe = False
+        self._start = 0.0
+
+    def __enter__(self) -> _Calling:
+        self._probe, self._start = self._breaker._enter_block()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._breaker._exit_block(self._probe, self._start, error)
+
+    async def __aenter__(self) -> _Calling:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(kind, error, tb)

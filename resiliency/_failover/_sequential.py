@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._classify import is_call_error
 from .._clock import Clock, get_clock
 from .._deadline import _deadline, remaining
 from .._errors import AllProvidersFailedError, ProviderAttemptError
@@ -41,9 +42,16 @@ def all_failed(
     skipped: Sequence[str] = (),
     clock: Clock | None = None,
 ) -> tuple[Failure, Any]:
-    """Build the ``AllProvidersFailedError`` failure and the pending ``on_all_failed`` hook."""
-    error = AllProvidersFailedError(op, attempts)
-    if skipped:
+    """Build the ``AllProvidersFailedError`` failure and the pending ``on_all_failed`` hook.
+
+    When every attempt failed because the op's arguments do not fit the providers (a
+    ``TypeError`` from the call itself), that ``TypeError`` is the failure, unwrapped:
+    the caller's mistake, which no provider could have avoided.
+    """
+    error: BaseException = AllProvidersFailedError(op, attempts)
+    if attempts and all(is_call_error(a.error) for a in attempts):
+        error = attempts[0].error
+    if skipped and isinstance(error, AllProvidersFailedError):
         error.add_note(f"the caller's deadline passed before {', '.join(skipped)} could start")
     ring.append((ALL_FAILED, None, op, len(attempts), 0.0, summaries(attempts)))
     pending = None
