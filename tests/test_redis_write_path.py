@@ -18,6 +18,7 @@ from servers import free_port, require_binary, stop_process, wait_until
 
 import resiliency
 from resiliency import FailoverGroup, Outbox, OutboxWorker, WriteDeferredError, cache_fallback, idempotent
+from resiliency.testing import FaultProxy
 
 redis = pytest.importorskip("redis")
 
@@ -269,3 +270,45 @@ def test_bad_arguments_are_named(client: Any) -> None:
         RedisCache(object())
     with pytest.raises(ValueError, match="lease must be"):
         RedisIdempotencyStore(client, lease=0)
+
+
+def test_writes_deferred_while_the_proxy_is_down_are_applied_after_heal(
+    redis_url: str, client: Any, registry: resiliency.Registry, tmp_path: Any
+) -> None:
+    port = client.connection_pool.connection_kwargs["port"]
+    with FaultProxy("127.0.0.1", port) as proxy:
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # No retries inside redis-py: the failover group and the outbox decide.
+        through_proxy = redis.Redis(
+            host=proxy.host,
+            port=proxy.port,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),
+        )
+        outbox = Outbox(tmp_path / "outbox.db")
+
+        def put(key: str, value: str) -> str:
+            through_proxy.set(key, value)
+            return key
+
+        write = FailoverGroup("writes", registry=registry, outbox=outbox, deferred_ops={"put"})
+        write.register(resiliency.provider_from_callable("redis", put, op="put"))
+
+        assert write.execute_sync("put", "k0", "v0") == "k0"  # healthy: written at once
+        proxy.down()
+        deferred = []
+        for n in range(1, 21):
+            with pytest.raises(WriteDeferredError) as caught:
+                write.execute_sync("put", f"k{n}", f"v{n}")
+            deferred.append(caught.value.item_id)
+        assert outbox.stats().pending == 20
+        assert client.exists(*[f"k{n}" for n in range(1, 21)]) == 0
+        proxy.heal()
+        worker = OutboxWorker(outbox, write, base_delay=0, max_delay=0, poll_interval=0.001)
+        assert worker.drain_sync() == 20
+        through_proxy.close()
+        outbox.close()
+    assert [client.get(f"k{n}") for n in range(21)] == [f"v{n}".encode() for n in range(21)]
