@@ -147,8 +147,11 @@ class CircuitBreaker(BreakerCore, Strategy):
         if self.registry.listeners:
             self.registry.emit(CircuitStateChanged(self.name, *transition))
 
-    def _settle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
-        """Record (or release) the outcome of an admitted call; ``now`` None: read the clock."""
+    def _settle(self, outcome: Any, probe: float, now: float | None, duration: float) -> None:
+        """Record (or release) the outcome of an admitted call; ``now`` None: read the clock.
+
+        ``probe``: the probe's ticket from ``admit`` (negative), 0.0 for a closed-state call.
+        """
         failed = False
         if type(outcome) is Failure:
             error = outcome.error
@@ -177,7 +180,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
 
-        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
+        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
@@ -196,7 +199,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._state is _CLOSED:
                 if not lean:
-                    return run(args, kwargs, False)
+                    return run(args, kwargs, 0.0)
                 outcome = inner(args, kwargs)
                 if type(outcome) is not failure and self._state is _CLOSED:
                     self._consecutive_failures = 0
@@ -204,12 +207,12 @@ class CircuitBreaker(BreakerCore, Strategy):
                     if registry.listeners:
                         registry.emit(CallRecorded(self.name, True, 0.0))
                     return outcome
-                settle(outcome, False, None, 0.0)
+                settle(outcome, 0.0, None, 0.0)
                 return outcome
             # Held open, the answer does not depend on the time: no clock read.
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
-                return run(args, kwargs, verdict is not None)
+                return run(args, kwargs, 0.0 if verdict is None else verdict)  # a probe's ticket
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
@@ -221,7 +224,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
 
-        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
+        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
@@ -240,7 +243,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._state is _CLOSED:
                 if not lean:
-                    return await run(args, kwargs, False)
+                    return await run(args, kwargs, 0.0)
                 outcome = await inner(args, kwargs)
                 if type(outcome) is not failure and self._state is _CLOSED:
                     self._consecutive_failures = 0
@@ -248,11 +251,11 @@ class CircuitBreaker(BreakerCore, Strategy):
                     if registry.listeners:
                         registry.emit(CallRecorded(self.name, True, 0.0))
                     return outcome
-                settle(outcome, False, None, 0.0)
+                settle(outcome, 0.0, None, 0.0)
                 return outcome
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
-                return await run(args, kwargs, verdict is not None)
+                return await run(args, kwargs, 0.0 if verdict is None else verdict)
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
