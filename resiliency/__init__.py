@@ -25,6 +25,7 @@ from ._errors import ProviderAttemptError as ProviderAttemptError
 from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
+from ._errors import WorkerLimitError as WorkerLimitError
 from ._events import AllProvidersFailed as AllProvidersFailed
 from ._events import BulkheadRejected as BulkheadRejected
 from ._events import CallRecorded as CallRecorded
@@ -112,6 +113,7 @@ __all__ = [
     "SystemClock",
     "TimeoutOccurred",
     "TimeoutPolicy",
+    "WorkerLimitError",
     "bulkhead",
     "circuit_breaker",
     "execute",
