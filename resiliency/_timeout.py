@@ -20,11 +20,11 @@ from typing import Any, Literal, overload
 
 import anyio
 
+from ._alarm import AVAILABLE as ALARM_AVAILABLE
+from ._alarm import Alarm
 from ._clock import SYSTEM_CLOCK, Clock, get_clock
 from ._deadline import push_deadline, reset_deadline
 from ._decorators import Decorator, Target, apply_strategy
-from ._alarm import AVAILABLE as ALARM_AVAILABLE
-from ._alarm import Alarm
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
 from ._errors import ResiliencyTimeoutError, WorkerLimitError
 from ._events import TimeoutOccurred

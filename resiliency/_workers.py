@@ -35,12 +35,14 @@ class WorkerPool:
         limit: the most workers running at once.
         running: workers running now (abandoned ones included).
         abandoned: workers still running after their caller stopped waiting.
+        waiting: callers waiting for a free worker now.
     """
 
     def __init__(self, limit: int = 64) -> None:
         self.limit = limit
         self.running = 0
         self.abandoned = 0
+        self.waiting = 0
         self.changed = threading.Condition(threading.Lock())
 
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...], until: Deadline) -> Future[Any] | None:
@@ -53,10 +55,14 @@ class WorkerPool:
             The worker's future, or None when no worker freed up before ``until``.
         """
         with self.changed:
-            while self.running >= self.limit:
-                if not until.wait_on(self.changed):
-                    self.changed.notify()  # a wake-up meant for a waiter goes on to the next
-                    return None
+            self.waiting += 1
+            try:
+                while self.running >= self.limit:
+                    if not until.wait_on(self.changed):
+                        self.changed.notify()  # a wake-up meant for a waiter goes on to the next
+                        return None
+            finally:
+                self.waiting -= 1
             self.running += 1
         future: Future[Any] = Future()
         holds = chain.top
