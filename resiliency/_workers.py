@@ -45,6 +45,12 @@ class WorkerPool:
         self.waiting = 0
         self.changed = threading.Condition(threading.Lock())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled or copied (with the policy holding it): the shared pool, or a fresh one."""
+        if self is workers:
+            return (_shared, ())
+        return (WorkerPool, (self.limit,))
+
     def start(self, fn: Callable[..., Any], args: tuple[Any, ...], until: Deadline) -> Future[Any] | None:
         """Run ``fn(*args)`` on a worker once one is free.
 
@@ -151,3 +157,8 @@ class Deadline:
 
 workers = WorkerPool()
 """The process-wide pool of 64 workers, for timeouts without ``max_workers``."""
+
+
+def _shared() -> WorkerPool:
+    """The process-wide pool (what a pickled reference to it becomes)."""
+    return workers

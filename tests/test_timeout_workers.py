@@ -8,6 +8,7 @@ shared 64 workers let one hung dependency starve every other timeout) and defect
 
 from __future__ import annotations
 
+import copy
 import pickle
 import threading
 import time
@@ -217,6 +218,19 @@ def test_bad_max_workers_is_refused(value: Any, error: type[Exception]) -> None:
 def test_max_workers_beside_policy_is_refused() -> None:
     with pytest.raises(TypeError, match="not both"):
         timeout(policy=TimeoutPolicy(1.0), max_workers=2)
+
+
+@pytest.mark.parametrize("max_workers", [None, 3])
+def test_a_policy_pickles_and_copies_with_workers_of_its_own(max_workers: int | None) -> None:
+    policy = TimeoutPolicy(2.0, max_workers=max_workers)
+    assert copy.copy(policy)._pool is policy._pool  # a shallow copy shares it
+    for twin in (pickle.loads(pickle.dumps(policy)), copy.deepcopy(policy)):
+        assert twin == policy
+        if max_workers is None:
+            assert twin._pool is policy._pool  # the process-wide pool
+        else:
+            assert twin._pool is not policy._pool
+            assert twin._pool.limit == max_workers
 
 
 def test_worker_limit_error_pickles() -> None:
