@@ -16,7 +16,7 @@ from resiliency._circuit_breaker._policy import CircuitBreakerPolicy
 from resiliency._circuit_breaker._state import BreakerCore, CircuitState
 
 CLOSED, OPEN, HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
-ROUND_1, ROUND_2, ROUND_3 = -1.0, -2.0, -3.0  # the probe tickets of the first half-open rounds
+ROUND_1, ROUND_2 = -1.0, -2.0  # the probe tickets of the first half-open rounds
 
 
 def core(**fields: Any) -> BreakerCore:

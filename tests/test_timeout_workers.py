@@ -127,6 +127,30 @@ def test_a_waiter_gets_the_slot_when_the_abandoned_worker_ends(dependency: Depen
     assert bh.metrics().completed == 2
 
 
+def test_work_left_behind_by_a_worker_counts_against_the_outer_bulkhead_too(dependency: Dependency) -> None:
+    outer, inner = Bulkhead(max_concurrent=1), Bulkhead(max_concurrent=1)
+
+    @inner
+    @timeout(REAL)
+    def query() -> str:
+        return dependency.call()
+
+    @outer
+    @timeout(SAFETY)
+    def handler() -> str:
+        try:
+            return query()
+        except ResiliencyTimeoutError:
+            return "gave up"
+
+    assert handler() == "gave up"  # in time: the handler's own worker ended
+    assert (outer.metrics().active, inner.metrics().active) == (1, 1)  # the query's worker runs on
+    with pytest.raises(BulkheadFullError):
+        handler()
+    dependency.release.set()
+    wait_until(lambda: outer.metrics().active == 0 and inner.metrics().active == 0)
+
+
 def test_a_cooperative_timeout_leaves_nothing_behind_so_the_slot_frees_at_once() -> None:
     clock = FakeClock()
     bh = Bulkhead(max_concurrent=1)
