@@ -29,6 +29,7 @@ from ._errors import ProviderAttemptError as ProviderAttemptError
 from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
+from ._errors import WorkerLimitError as WorkerLimitError
 from ._events import AllProvidersFailed as AllProvidersFailed
 from ._events import BulkheadRejected as BulkheadRejected
 from ._events import CallRecorded as CallRecorded
@@ -125,6 +126,7 @@ __all__ = [
     "SystemClock",
     "TimeoutOccurred",
     "TimeoutPolicy",
+    "WorkerLimitError",
     "amap_concurrent",
     "bulkhead",
     "circuit_breaker",

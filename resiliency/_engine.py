@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import CoroutineType
 from typing import Any, NoReturn
 
+from ._holds import leaves_work, mark_leaves_work
 from ._outcome import Failure
 
 __all__ = [
@@ -153,7 +154,10 @@ class Pipeline:
         partials: list[Any] = [async_leaf(fn) if is_async else sync_leaf(fn, label)]
         for strategy in reversed(self.strategies):
             inner = partials[-1]
-            partials.append(strategy.async_layer(inner) if is_async else strategy.sync_layer(inner))
+            layer = strategy.async_layer(inner) if is_async else strategy.sync_layer(inner)
+            if leaves_work(inner):  # so a bulkhead further out knows (see _holds)
+                mark_leaves_work(layer)
+            partials.append(layer)
         self._partials = tuple(partials)
         self.chain = partials[-1]
         self.passthrough = all(s.passthrough for s in self.strategies)

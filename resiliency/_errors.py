@@ -6,6 +6,7 @@ The tree::
     └── ResiliencyError                      RESILIENCY_ERROR
         ├── CircuitOpenError                 CIRCUIT_OPEN
         ├── BulkheadFullError                BULKHEAD_FULL
+        │   └── WorkerLimitError             WORKER_LIMIT
         ├── ResiliencyTimeoutError           TIMEOUT          (also TimeoutError)
         ├── RateLimitedError                 RATE_LIMITED
         ├── ProviderAttemptError             PROVIDER_ATTEMPT_FAILED
@@ -42,6 +43,7 @@ __all__ = [
     "RateLimitedError",
     "ResiliencyError",
     "ResiliencyTimeoutError",
+    "WorkerLimitError",
 ]
 
 
@@ -162,6 +164,42 @@ class BulkheadFullError(_Rejection):
         name = getattr(self.bulkhead, "name", None)
         label = f"bulkhead {name!r}" if name else "bulkhead"
         return f"{label} rejected the call: {self.reason}"
+
+
+class WorkerLimitError(BulkheadFullError):
+    """A thread-mode ``@timeout`` found no free worker thread before its deadline; the call never ran.
+
+    Its workers were all busy, most often with calls abandoned at their deadline that
+    still run inside a hung dependency. A ``BulkheadFullError`` (``reason``
+    "no_worker", ``bulkhead`` None): like a full bulkhead it sheds load, so a retry
+    does not retry it by default. Not a ``TimeoutError``: the call did not time out,
+    it never started.
+
+    Attributes:
+        name: the timeout's name (None: unnamed).
+        limit: the worker limit it met (``max_workers``, or 64 for the shared pool).
+        abandoned: of those workers, how many their callers had given up on.
+        waited: seconds the call waited for a worker.
+    """
+
+    code: ClassVar[str] = "WORKER_LIMIT"
+
+    def __init__(self, name: str | None, limit: int, abandoned: int, waited: float) -> None:
+        super().__init__(None, "no_worker")
+        self.name = name
+        self.limit = limit
+        self.abandoned = abandoned
+        self.waited = waited
+
+    def __str__(self) -> str:
+        what = f"timeout {self.name!r}" if self.name else "timeout"
+        return (
+            f"{what} found no free worker thread in {self.waited:.3f}s: all {self.limit} are busy "
+            f"({self.abandoned} abandoned by calls that timed out); the call did not run"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.name, self.limit, self.abandoned, self.waited), self.__dict__)
 
 
 class ResiliencyTimeoutError(ResiliencyError, TimeoutError):

@@ -18,6 +18,7 @@ from resiliency import (
     RateLimitedError,
     ResiliencyError,
     ResiliencyTimeoutError,
+    WorkerLimitError,
 )
 
 CODES = {
@@ -29,6 +30,7 @@ CODES = {
     ProviderAttemptError: "PROVIDER_ATTEMPT_FAILED",
     NoProviderError: "NO_PROVIDER",
     AllProvidersFailedError: "ALL_PROVIDERS_FAILED",
+    WorkerLimitError: "WORKER_LIMIT",
 }
 
 

@@ -20,6 +20,7 @@ from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import BulkheadFullError
 from .._events import BulkheadRejected
+from .._holds import chain, leaves_work, mark_leaves_work
 from .._outcome import Failure
 from .._registry import Registry, default_registry
 from .._validate import message
@@ -66,6 +67,13 @@ class Bulkhead(Strategy):
     call site it decorates shares its slots, sync (threads) and async (asyncio or trio
     tasks) alike. A named bulkhead is recorded in its registry
     (``registry.bulkhead(name)``); an unnamed one is private to its call sites.
+
+    A sync call holds its slot until the work it started ends: a thread-mode
+    ``@timeout`` under the bulkhead that gives up on a hung call leaves its worker
+    thread running, and that worker keeps the slot taken (it shows in ``active``)
+    until it ends, so no more than ``max_concurrent`` calls ever run inside the
+    dependency. Memory and time do not grow with ``max_concurrent``: slots are made
+    as calls need them.
 
     A call takes a free slot, or waits in FIFO order while the queue has room, or is
     rejected: ``BulkheadFullError`` with reason "full" (no slot, no room in the queue)
@@ -220,7 +228,14 @@ class Bulkhead(Strategy):
     # -- layers ----------------------------------------------------------------------
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
-        """Layer for sync callers: hold a slot around ``inner``."""
+        """Layer for sync callers: hold a slot around ``inner``.
+
+        When ``inner`` may leave work running (a thread-mode timeout below, see
+        ``_holds``), the slot goes on this thread's chain of holds while ``inner`` runs,
+        so a worker abandoned inside keeps it taken until the worker ends.
+        """
+        if leaves_work(inner):
+            return self._holding_layer(inner)
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_sync, Failure
@@ -241,6 +256,31 @@ class Bulkhead(Strategy):
                 if queue:
                     dispatch()
 
+        return layer
+
+    def _holding_layer(self, inner: SyncLayer) -> SyncLayer:
+        """``sync_layer`` over work that may outlive the call: the slot waits for it."""
+        core = self._core
+        take, retire, wait, failure = core.free.pop, core.retire, self._wait_sync, Failure
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            slot: Any
+            try:
+                slot = take()
+            except IndexError:
+                slot = wait()
+                if type(slot) is failure:
+                    return slot
+            slot.outer = outer = chain.top
+            chain.top = slot
+            try:
+                return inner(args, kwargs)
+            finally:
+                chain.top = outer
+                slot.uses += 1
+                retire(slot)  # back now, or when the work the call left behind ends
+
+        mark_leaves_work(layer)
         return layer
 
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:

@@ -171,19 +171,22 @@ class CircuitBreaker(BreakerCore, Strategy):
         """
         return _Calling(self)
 
-    def _enter_block(self) -> tuple[bool, float]:
-        """Admit a ``calling()`` block: return (probe, start time) or raise ``CircuitOpenError``."""
+    def _enter_block(self) -> tuple[float, float]:
+        """Admit a ``calling()`` block: return (probe ticket, start time) or raise ``CircuitOpenError``.
+
+        The ticket is 0.0 for a closed-state call, else the half-open round's (negative).
+        """
         timed = self._policy.slow_call_duration is not None
         if self._state is _CLOSED:
-            return False, self._now() if timed else 0.0
+            return 0.0, self._now() if timed else 0.0
         verdict = self.admit(0.0 if self._forced else self._now())
         if verdict is not None and verdict >= 0.0:
             if self.registry.listeners:
                 self.registry.emit(CallRejected(self.name, verdict))
             raise CircuitOpenError(self, verdict)
-        return verdict is not None, self._now() if timed else 0.0
+        return 0.0 if verdict is None else verdict, self._now() if timed else 0.0
 
-    def _exit_block(self, probe: bool, start: float, error: BaseException | None) -> None:
+    def _exit_block(self, probe: float, start: float, error: BaseException | None) -> None:
         if error is not None and not isinstance(error, Exception):
             self.release(probe)  # cancelled or interrupted: counts for nothing
             return
@@ -210,8 +213,11 @@ class CircuitBreaker(BreakerCore, Strategy):
         if self.registry.listeners:
             self.registry.emit(CircuitStateChanged(self.name, *transition))
 
-    def _settle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
-        """Record (or release) the outcome of an admitted call; ``now`` None: read the clock."""
+    def _settle(self, outcome: Any, probe: float, now: float | None, duration: float) -> None:
+        """Record (or release) the outcome of an admitted call; ``now`` None: read the clock.
+
+        ``probe``: the probe's ticket from ``admit`` (negative), 0.0 for a closed-state call.
+        """
         failed = False
         error = None
         if type(outcome) is Failure:
@@ -222,7 +228,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             failed = self._policy.is_failure(error)
         self._count(failed, probe, now, duration, error)
 
-    async def _asettle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
+    async def _asettle(self, outcome: Any, probe: float, now: float | None, duration: float) -> None:
         """``_settle`` for a policy with an ``async def`` filter, which is awaited."""
         failed: bool | None = False
         error = None
@@ -235,7 +241,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         self._count(bool(failed), probe, now, duration, error)
 
     def _count(
-        self, failed: bool, probe: bool, now: float | None, duration: float, error: BaseException | None
+        self, failed: bool, probe: float, now: float | None, duration: float, error: BaseException | None
     ) -> None:
         if failed:
             self.last_failure = error
@@ -267,7 +273,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
 
-        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
+        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
@@ -286,7 +292,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._state is _CLOSED:
                 if not lean:
-                    return run(args, kwargs, False)
+                    return run(args, kwargs, 0.0)
                 outcome = inner(args, kwargs)
                 if type(outcome) is not failure and self._state is _CLOSED:
                     self._consecutive_failures = 0
@@ -294,12 +300,12 @@ class CircuitBreaker(BreakerCore, Strategy):
                     if registry.listeners:
                         registry.emit(CallRecorded(self.name, True, 0.0))
                     return outcome
-                settle(outcome, False, None, 0.0)
+                settle(outcome, 0.0, None, 0.0)
                 return outcome
             # Held open, the answer does not depend on the time: no clock read.
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
-                return run(args, kwargs, verdict is not None)
+                return run(args, kwargs, 0.0 if verdict is None else verdict)  # a probe's ticket
             if registry.listeners:
                 registry.emit(CallRejected(self.name, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
@@ -318,7 +324,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         asettle = self._asettle
         failure, error, registry = Failure, CircuitOpenError, self.registry
 
-        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
+        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
@@ -340,7 +346,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._state is _CLOSED:
                 if not lean:
-                    return await run(args, kwargs, False)
+                    return await run(args, kwargs, 0.0)
                 outcome = await inner(args, kwargs)
                 if type(outcome) is not failure and self._state is _CLOSED:
                     self._consecutive_failures = 0
@@ -348,11 +354,11 @@ class CircuitBreaker(BreakerCore, Strategy):
                     if registry.listeners:
                         registry.emit(CallRecorded(self.name, True, 0.0))
                     return outcome
-                settle(outcome, False, None, 0.0)
+                settle(outcome, 0.0, None, 0.0)
                 return outcome
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
-                return await run(args, kwargs, verdict is not None)
+                return await run(args, kwargs, 0.0 if verdict is None else verdict)
             if registry.listeners:
                 registry.emit(CallRejected(self.name, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
@@ -367,7 +373,7 @@ class _Calling:
 
     def __init__(self, breaker: CircuitBreaker) -> None:
         self._breaker = breaker
-        self._probe = False
+        self._probe = 0.0
         self._start = 0.0
 
     def __enter__(self) -> _Calling:
