@@ -28,6 +28,7 @@ __all__ = [
     "SyncLayer",
     "drive_async",
     "drive_sync",
+    "label_of",
     "raise_failure",
 ]
 
@@ -45,6 +46,16 @@ class Strategy:
 
     __slots__ = ()
     kind: str = "strategy"
+
+    def adopt_label(self, qualname: str) -> None:
+        """Take ``qualname`` as this strategy's ``label`` if it has none yet.
+
+        A strategy that reports (events, metrics, error messages) keeps a ``label``: its
+        name when given, else the qualified name of the first callable it decorates, so
+        an unnamed strategy is never anonymous. Called once per pipeline, at decoration.
+        """
+        if getattr(self, "label", "") is None:  # "": a strategy that does not report
+            setattr(self, "label", qualname)  # noqa: B010 - the slot is the subclass's
 
     @property
     def passthrough(self) -> bool:
@@ -123,6 +134,9 @@ class Pipeline:
             partials.append(strategy.async_layer(inner) if is_async else strategy.sync_layer(inner))
         self._partials = tuple(partials)
         self.chain = partials[-1]
+        qualname = label_of(fn)
+        for strategy in self.strategies:
+            strategy.adopt_label(qualname)
         self.passthrough = all(s.passthrough for s in self.strategies)
 
     def resume_sync(self, first: Failure, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -154,6 +168,15 @@ class Pipeline:
     def __repr__(self) -> str:
         kinds = ", ".join(s.kind for s in self.strategies)
         return f"<Pipeline [{kinds}] over {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+def label_of(fn: object) -> str:
+    """The qualified name of ``fn`` (through ``__wrapped__`` and bound methods), else its type's."""
+    target = getattr(fn, "__func__", fn)
+    qualname = getattr(target, "__qualname__", None)
+    if not isinstance(qualname, str):
+        qualname = type(fn).__qualname__
+    return qualname
 
 
 def _replay_sync(first: Any, inner: SyncLayer) -> SyncLayer:

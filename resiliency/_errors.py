@@ -36,6 +36,12 @@ __all__ = [
 ]
 
 
+def _label(source: object) -> str | None:
+    """The name a strategy reports under: its name, else the callable it decorates."""
+    label = getattr(source, "label", None) or getattr(source, "name", None)
+    return label if isinstance(label, str) else None
+
+
 class ResiliencyError(Exception):
     """Base of every error the library raises; ``.code`` is a stable string."""
 
@@ -72,7 +78,7 @@ class CircuitOpenError(ResiliencyError):
         return float(self.args[1])
 
     def __str__(self) -> str:
-        name = getattr(self.breaker, "name", None)
+        name = _label(self.breaker)
         label = f"circuit {name!r}" if name else "circuit"
         if self.retry_after == float("inf"):
             return f"{label} is forced open; it rejects every call until reset()"
@@ -105,7 +111,7 @@ class BulkheadFullError(ResiliencyError):
         return str(self.args[1]) if len(self.args) > 1 else "full"
 
     def __str__(self) -> str:
-        name = getattr(self.bulkhead, "name", None)
+        name = _label(self.bulkhead)
         label = f"bulkhead {name!r}" if name else "bulkhead"
         return f"{label} rejected the call: {self.reason}"
 
@@ -157,7 +163,7 @@ class RateLimitedError(ResiliencyError):
         return float(self.args[1])
 
     def __str__(self) -> str:
-        name = getattr(self.limiter, "name", None)
+        name = _label(self.limiter)
         label = f"rate limiter {name!r}" if name else "rate limiter"
         return f"{label} has no token; retry after {self.retry_after:.3f}s"
 

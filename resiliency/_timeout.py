@@ -83,7 +83,7 @@ class TimeoutPolicy(CallablePolicy):
 class TimeoutStrategy(Strategy):
     """The timeout strategy in a pipeline."""
 
-    __slots__ = ("_clock", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_policy", "label", "name", "registry")
     kind = "timeout"
 
     def __init__(
@@ -98,6 +98,7 @@ class TimeoutStrategy(Strategy):
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         self.name = name
+        self.label = name
 
     @property
     def policy(self) -> TimeoutPolicy:
@@ -108,8 +109,8 @@ class TimeoutStrategy(Strategy):
         seconds = self._policy.seconds
         elapsed = clock.monotonic() - start
         if self.registry.listeners:
-            self.registry.emit(TimeoutOccurred(self.name, seconds, elapsed))
-        return Failure(ResiliencyTimeoutError(seconds, elapsed, self.name))
+            self.registry.emit(TimeoutOccurred(self.label, seconds, elapsed))
+        return Failure(ResiliencyTimeoutError(seconds, elapsed, self.label))
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Thread or cooperative layer, as the policy's mode says."""

@@ -140,8 +140,8 @@ def test_a_listener_that_raises_is_logged_and_the_others_still_run(
     with caplog.at_level(logging.ERROR, logger="resiliency"), pytest.raises(CircuitOpenError):
         call()  # the second attempt meets the open breaker
     kinds = [type(e).__name__ for e in seen]
-    assert kinds == ["CircuitStateChanged", "CallRecorded", "RetryScheduled"]
-    assert [str(r.exc_info[1]) for r in caplog.records if r.exc_info] == ["bad listener"] * 3
+    assert kinds == ["CircuitStateChanged", "CallRecorded", "RetryScheduled", "CallRejected"]
+    assert [str(r.exc_info[1]) for r in caplog.records if r.exc_info] == ["bad listener"] * 4
 
 
 def test_with_no_listener_no_event_is_built(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:

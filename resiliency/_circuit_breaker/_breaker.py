@@ -21,7 +21,7 @@ from .._clock import Clock, get_clock
 from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import CircuitOpenError
-from .._events import CallRecorded, CircuitStateChanged
+from .._events import CallIgnored, CallRecorded, CallRejected, CircuitStateChanged
 from .._outcome import Failure
 from .._registry import Registry, default_registry
 from .._validate import message
@@ -64,7 +64,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             it); ``ValueError`` also when another breaker already has ``name``.
     """
 
-    __slots__ = ("_clock", "name", "registry")
+    __slots__ = ("_clock", "label", "name", "registry")
     kind = "circuit_breaker"
 
     def __init__(
@@ -84,6 +84,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             raise TypeError(message("registry", "a Registry", registry))
         BreakerCore.__init__(self, resolved)
         self.name = checked
+        self.label = checked
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         if checked is not None:
@@ -145,7 +146,7 @@ class CircuitBreaker(BreakerCore, Strategy):
     def _notify(self, transition: Transition) -> None:
         BreakerCore._notify(self, transition)
         if self.registry.listeners:
-            self.registry.emit(CircuitStateChanged(self.name, *transition))
+            self.registry.emit(CircuitStateChanged(self.label, *transition))
 
     def _settle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
         """Record (or release) the outcome of an admitted call; ``now`` None: read the clock."""
@@ -154,13 +155,15 @@ class CircuitBreaker(BreakerCore, Strategy):
             error = outcome.error
             if self._policy.is_ignored(error):
                 self.release(probe)
+                if self.registry.listeners:
+                    self.registry.emit(CallIgnored(self.label, error))
                 return
             failed = self._policy.is_failure(error)
         self.record(self._now() if now is None else now, failed, duration, probe)
         if self.registry.listeners:
             limit = self._policy.slow_call_duration
             slow = limit is not None and duration >= limit
-            self.registry.emit(CallRecorded(self.name, not failed, duration, slow))
+            self.registry.emit(CallRecorded(self.label, not failed, duration, slow))
 
     # -- layers ----------------------------------------------------------------------
     #
@@ -202,7 +205,7 @@ class CircuitBreaker(BreakerCore, Strategy):
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.name, True, 0.0))
+                        registry.emit(CallRecorded(self.label, True, 0.0))
                     return outcome
                 settle(outcome, False, None, 0.0)
                 return outcome
@@ -210,6 +213,8 @@ class CircuitBreaker(BreakerCore, Strategy):
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
                 return run(args, kwargs, verdict is not None)
+            if registry.listeners:
+                registry.emit(CallRejected(self.label, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
@@ -246,13 +251,15 @@ class CircuitBreaker(BreakerCore, Strategy):
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.name, True, 0.0))
+                        registry.emit(CallRecorded(self.label, True, 0.0))
                     return outcome
                 settle(outcome, False, None, 0.0)
                 return outcome
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
                 return await run(args, kwargs, verdict is not None)
+            if registry.listeners:
+                registry.emit(CallRejected(self.label, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer

@@ -21,6 +21,7 @@ from .._validate import check_count, check_duration, message
 from ._binding import Binding
 from ._core import GroupCore
 from ._native import all_native, any_native
+from ._observe import observe_async, observe_sync
 from ._parallel import all_async, any_async
 from ._sequential import sequential_async, sequential_sync
 from ._stats import GroupStats, Outcome, to_events
@@ -111,6 +112,9 @@ class FailoverGroupView:
         plan = self._plans.get(op) if self._version == core.version else None
         if plan is None:
             plan = self._plan(op)
+        if core.registry.listeners:
+            params = (core.notifier, core.ring, op, plan, args, kwargs)
+            return await observe_async(core, op, "sequential", self._run(sequential_async, params))
         if self._timer is None:
             out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
             if type(out) is Failure:
@@ -130,6 +134,13 @@ class FailoverGroupView:
         """
         core = self._core
         plan = self._plan(op)
+        if core.registry.listeners:
+            native = not self._hedge_delay and _running_loop() is not None
+            runner, params = (any_native, (core.notifier, core.ring, op, plan, args, kwargs)) if native else (
+                any_async,
+                (core.notifier, core.ring, op, plan, args, kwargs, self._hedge_delay),
+            )
+            return await observe_async(core, op, "any", self._run(runner, params))
         if not self._hedge_delay and _running_loop() is not None:
             if self._timer is None:
                 out = await any_native(core.notifier, core.ring, op, plan, args, kwargs)
@@ -150,6 +161,10 @@ class FailoverGroupView:
         core = self._core
         plan = self._plan(op)
         runner = all_native if _running_loop() is not None else all_async
+        if core.registry.listeners:
+            params = (core.notifier, core.ring, op, plan, args, kwargs)
+            observed: list[Outcome] = await observe_async(core, op, "all", self._run(runner, params))
+            return observed
         if self._timer is None:
             outcomes: list[Outcome] = await runner(core.notifier, core.ring, op, plan, args, kwargs)
             return outcomes
@@ -175,7 +190,10 @@ class FailoverGroupView:
             TypeError: a provider of ``op`` is async.
         """
         core = self._core
-        return self._run_sync(sequential_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs))
+        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
+        if core.registry.listeners:
+            return observe_sync(core, op, "sequential", self._run_sync, sequential_sync, params)
+        return self._run_sync(sequential_sync, params)
 
     def execute_any_sync(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Sync form of ``execute_any``: providers run on threads (at most 32 at once).
@@ -189,6 +207,8 @@ class FailoverGroupView:
         """
         core = self._core
         params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._hedge_delay)
+        if core.registry.listeners:
+            return observe_sync(core, op, "any", self._run_sync, any_sync, params)
         return self._run_sync(any_sync, params)
 
     def execute_all_sync(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
@@ -199,9 +219,11 @@ class FailoverGroupView:
             TypeError: a provider of ``op`` is async.
         """
         core = self._core
-        result: list[Outcome] = self._run_sync(
-            all_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
-        )
+        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
+        if core.registry.listeners:
+            observed: list[Outcome] = observe_sync(core, op, "all", self._run_sync, all_sync, params)
+            return observed
+        result: list[Outcome] = self._run_sync(all_sync, params)
         return result
 
     # -- options, stats, events ------------------------------------------------------
