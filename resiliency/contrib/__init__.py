@@ -1,0 +1,1 @@
+"""Optional integrations, each needing an extra; none is imported by ``import resiliency``."""
