@@ -127,6 +127,9 @@ class Pipeline:
         self.fn = fn
         self.strategies = tuple(strategies)
         self.is_async = is_async
+        qualname = label_of(fn)
+        for strategy in self.strategies:  # before the layers are built: they may capture it
+            strategy.adopt_label(qualname)
         # _partials[k] is the chain of the k innermost strategies over the leaf.
         partials: list[Any] = [async_leaf(fn) if is_async else sync_leaf(fn)]
         for strategy in reversed(self.strategies):
@@ -134,9 +137,6 @@ class Pipeline:
             partials.append(strategy.async_layer(inner) if is_async else strategy.sync_layer(inner))
         self._partials = tuple(partials)
         self.chain = partials[-1]
-        qualname = label_of(fn)
-        for strategy in self.strategies:
-            strategy.adopt_label(qualname)
         self.passthrough = all(s.passthrough for s in self.strategies)
 
     def resume_sync(self, first: Failure, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

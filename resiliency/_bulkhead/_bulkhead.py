@@ -239,7 +239,8 @@ class Bulkhead(Strategy):
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_sync, Failure
-        registry, admitted = self.registry, self._admitted
+        registry, emit = self.registry, self.registry.emit
+        admitted: list[BulkheadAdmitted] = []  # immutable, so made once (with the first listener), not per call
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             slot: Any
@@ -251,7 +252,9 @@ class Bulkhead(Strategy):
                     return slot
             else:
                 if registry.listeners:
-                    admitted(False, 0)
+                    if not admitted:
+                        admitted.append(BulkheadAdmitted(self.label, False, 0))
+                    emit(admitted[0])
             try:
                 return inner(args, kwargs)
             finally:
@@ -267,7 +270,8 @@ class Bulkhead(Strategy):
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_async, Failure
-        registry, admitted = self.registry, self._admitted
+        registry, emit = self.registry, self.registry.emit
+        admitted: list[BulkheadAdmitted] = []  # immutable, so made once (with the first listener), not per call
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             slot: Any
@@ -279,7 +283,9 @@ class Bulkhead(Strategy):
                     return slot
             else:
                 if registry.listeners:
-                    admitted(False, 0)
+                    if not admitted:
+                        admitted.append(BulkheadAdmitted(self.label, False, 0))
+                    emit(admitted[0])
             try:
                 return await inner(args, kwargs)
             finally:

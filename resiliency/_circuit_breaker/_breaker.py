@@ -179,6 +179,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         lean = not timed and self._window is None
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
+        success: list[CallRecorded] = []  # immutable, so made once (with the first listener), not per call
 
         def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
             if timed:
@@ -205,7 +206,9 @@ class CircuitBreaker(BreakerCore, Strategy):
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.label, True, 0.0))
+                        if not success:
+                            success.append(CallRecorded(self.label, True, 0.0))
+                        registry.emit(success[0])
                     return outcome
                 settle(outcome, False, None, 0.0)
                 return outcome
@@ -225,6 +228,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         lean = not timed and self._window is None
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
+        success: list[CallRecorded] = []  # immutable, so made once (with the first listener), not per call
 
         async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
             if timed:
@@ -251,7 +255,9 @@ class CircuitBreaker(BreakerCore, Strategy):
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.label, True, 0.0))
+                        if not success:
+                            success.append(CallRecorded(self.label, True, 0.0))
+                        registry.emit(success[0])
                     return outcome
                 settle(outcome, False, None, 0.0)
                 return outcome

@@ -155,7 +155,13 @@ class Tally:
     # -- handlers ------------------------------------------------------------------
 
     def _call_recorded(self, event: CallRecorded) -> None:
-        self._bump(self._breaker_calls, (event.name or "", "success" if event.success else "failure"))
+        # The hot path of an instrumented breaker: _bump written out.
+        key = (event.name or "", "success" if event.success else "failure")
+        counter = self._breaker_calls.get(key)
+        if counter is None:
+            with self._lock:
+                counter = self._breaker_calls.setdefault(key, Counter())
+        counter.inc()
 
     def _call_rejected(self, event: CallRejected) -> None:
         self._bump(self._breaker_calls, (event.name or "", "rejected"))
@@ -175,10 +181,15 @@ class Tally:
         self._bump(self.counters["timeout_operations_total"], (event.name or "",))
 
     def _admitted(self, event: BulkheadAdmitted) -> None:
-        name = event.name or ""
-        self._bump(self._bulkhead, (name, "active"))
+        # The hot path of an instrumented bulkhead: _bump written out.
+        key = (event.name or "", "active")
+        counter = self._bulkhead.get(key)
+        if counter is None:
+            with self._lock:
+                counter = self._bulkhead.setdefault(key, Counter())
+        counter.inc()
         if event.queued:
-            self._bump(self._bulkhead, (name, "queued"))
+            self._bump(self._bulkhead, (key[0], "queued"))
 
     def _bulkhead_rejected(self, event: BulkheadRejected) -> None:
         self._bump(self._bulkhead, (event.name or "", "rejected"))
