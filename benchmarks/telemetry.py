@@ -163,8 +163,9 @@ def table(results: dict[tuple[str, str, str], float], command: str) -> str:
         f"Python {platform.python_version()}, load average {load_average()}",
         f"- Command: `{command}`",
         "",
-        "| call | resiliency off | + prometheus | + otel metrics | nopanic off | + nopanic-otel |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| call | resiliency off | + prometheus | + otel metrics | nopanic off | + nopanic-otel "
+        "| otel vs nopanic-otel |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for kind, title in ROWS:
         base = results.get((kind, "resiliency", "off"))
@@ -179,6 +180,8 @@ def table(results: dict[tuple[str, str, str], float], command: str) -> str:
         nop = results.get((kind, "nopanic", "otel"))
         cells.append(f"{nop_base:,.0f} ns" if nop_base is not None else "n/a")
         cells.append(f"{nop:,.0f} ns (+{nop - nop_base:,.0f})" if nop is not None and nop_base is not None else "n/a")
+        ours = results.get((kind, "resiliency", "otel"))
+        cells.append(f"{ours / nop:.2f}x" if ours is not None and nop is not None else "n/a")
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
