@@ -295,3 +295,62 @@ def test_instrument_twice_returns_the_first_handle(registry: Registry, telemetry
     telemetry.handle.uninstall()
     assert registry.listeners == ()
     assert "circuit_breaker_calls_total" not in telemetry.metrics()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["any", "all"])
+async def test_a_providers_own_spans_run_under_the_group_span(
+    registry: Registry, telemetry: Telemetry, mode: str
+) -> None:
+    group = FailoverGroup("storage", policy=PolicyConfig(default=RetryPolicy(max_attempts=1)), registry=registry)
+
+    @provider("a", op="upload", group=group)
+    async def a() -> str:
+        with telemetry.tracer.start_as_current_span("work a"):
+            await anyio.sleep(0)
+        return "a"
+
+    @provider("b", op="upload", group=group)
+    def b() -> str:  # a sync provider in an async group call: an anyio worker thread
+        with telemetry.tracer.start_as_current_span("work b"):
+            return "b"
+
+    if mode == "any":
+        await group.execute_any("upload")
+    else:
+        await group.execute_all("upload")
+    [group_span] = telemetry.named("failover ")
+    work = telemetry.named("work ")
+    assert work
+    for span in work:
+        assert span.parent is not None
+        assert span.parent.span_id == group_span.context.span_id, span.name
+
+
+@pytest.mark.parametrize("mode", ["any", "all"])
+def test_a_sync_providers_own_spans_in_threads_run_under_the_group_span(
+    registry: Registry, telemetry: Telemetry, mode: str, no_thread_leak: None
+) -> None:
+    group = FailoverGroup("storage", policy=PolicyConfig(default=RetryPolicy(max_attempts=1)), registry=registry)
+    done = threading.Barrier(2, timeout=10)
+
+    def work(name: str) -> str:
+        with telemetry.tracer.start_as_current_span(f"work {name}"):
+            done.wait()  # both run at once, on two threads
+        return name
+
+    provider("a", op="upload", group=group)(lambda: work("a"))
+    provider("b", op="upload", group=group)(lambda: work("b"))
+    if mode == "any":
+        group.execute_any_sync("upload")
+    else:
+        group.execute_all_sync("upload")
+    deadline = time.monotonic() + 10
+    while len(telemetry.named("work ")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    [group_span] = telemetry.named("failover ")
+    work_spans = telemetry.named("work ")
+    assert len(work_spans) == 2
+    for span in work_spans:
+        assert span.parent is not None
+        assert span.parent.span_id == group_span.context.span_id, span.name
