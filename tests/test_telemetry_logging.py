@@ -214,3 +214,25 @@ def test_custom_logger_and_one_installation_per_registry(registry: Registry, cap
     assert registry.listeners == ()
     with pytest.raises(TypeError, match="logger"):
         resiliency_logging.instrument(registry, logger=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["logging", "prometheus", "otel"])
+def test_contrib_modules_document_their_public_names(name: str) -> None:
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"resiliency.contrib.{name}")
+    assert inspect.getdoc(module)
+    assert "instrument" in module.__all__
+    for public in module.__all__:
+        assert inspect.getdoc(getattr(module, public)), public
+    assert inspect.getdoc(Instrumentation.uninstall)
+
+
+@pytest.mark.parametrize("name", ["logging", "prometheus", "otel"])
+def test_instrument_refuses_what_is_not_a_registry(name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"resiliency.contrib.{name}")
+    with pytest.raises(TypeError, match="registry must be a resiliency Registry"):
+        module.instrument(object())
