@@ -53,7 +53,7 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "retry_attempts_total": ("Retries (attempts after the first).", ("name",)),
     "timeout_operations_total": ("Calls that timed out.", ("name",)),
     "bulkhead_executions_total": (
-        "Bulkhead admissions (active), waits in the queue (queued) and rejections (rejected).",
+        "Bulkhead admissions (active), admissions after a wait in the queue (queued), rejections (rejected).",
         ("name", "state"),
     ),
     "rate_limiter_rejections_total": ("Calls refused by a rate limiter.", ("name",)),
