@@ -51,7 +51,17 @@ def build(lib: Any) -> dict[str, Callable[[], Any]]:
             return 42
         return 0
 
+    group = lib.FailoverGroup(
+        "g", policy=lib.PolicyConfig(default=lib.RetryPolicy(max_attempts=1)), registry=lib.Registry()
+    )
+    lib.provider("a", op="op", group=group)(answer)
+    agroup = lib.FailoverGroup(
+        "h", policy=lib.PolicyConfig(default=lib.RetryPolicy(max_attempts=1)), registry=lib.Registry()
+    )
+    lib.provider("a", op="op", group=agroup)(aanswer)
     return {
+        "failover_sequential_sync": lambda: group.execute_sync("op"),
+        "failover_sequential_async": lambda: agroup.execute("op"),
         "retry_success_sync": lib.retry(max_attempts=3)(answer),
         "breaker_closed_sync": lib.circuit_breaker(failure_threshold=5, reset_timeout=3600)(answer),
         "breaker_open_sync": open_call,

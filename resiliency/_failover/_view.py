@@ -112,7 +112,7 @@ class FailoverGroupView:
         plan = self._plans.get(op) if self._version == core.version else None
         if plan is None:
             plan = self._plan(op)
-        if core.registry.listeners:
+        if core.registry.listeners:  # observed: the general path; the hot path below stays one frame
             params = (core.notifier, core.ring, op, plan, args, kwargs)
             return await observe_async(core, op, "sequential", self._run(sequential_async, params))
         if self._timer is None:
@@ -132,15 +132,13 @@ class FailoverGroupView:
             AllProvidersFailedError: every provider failed; ``.attempts`` in order.
             NoProviderError: no provider implements ``op``.
         """
+        if self._core.registry.listeners:
+            return await observe_async(self._core, op, "any", self._execute_any(op, args, kwargs))
+        return await self._execute_any(op, args, kwargs)
+
+    async def _execute_any(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         core = self._core
         plan = self._plan(op)
-        if core.registry.listeners:
-            native = not self._hedge_delay and _running_loop() is not None
-            runner, params = (any_native, (core.notifier, core.ring, op, plan, args, kwargs)) if native else (
-                any_async,
-                (core.notifier, core.ring, op, plan, args, kwargs, self._hedge_delay),
-            )
-            return await observe_async(core, op, "any", self._run(runner, params))
         if not self._hedge_delay and _running_loop() is not None:
             if self._timer is None:
                 out = await any_native(core.notifier, core.ring, op, plan, args, kwargs)
@@ -158,13 +156,15 @@ class FailoverGroupView:
         Raises:
             NoProviderError: no provider implements ``op``.
         """
+        if self._core.registry.listeners:
+            observed: list[Outcome] = await observe_async(self._core, op, "all", self._execute_all(op, args, kwargs))
+            return observed
+        return await self._execute_all(op, args, kwargs)
+
+    async def _execute_all(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Outcome]:
         core = self._core
         plan = self._plan(op)
         runner = all_native if _running_loop() is not None else all_async
-        if core.registry.listeners:
-            params = (core.notifier, core.ring, op, plan, args, kwargs)
-            observed: list[Outcome] = await observe_async(core, op, "all", self._run(runner, params))
-            return observed
         if self._timer is None:
             outcomes: list[Outcome] = await runner(core.notifier, core.ring, op, plan, args, kwargs)
             return outcomes
@@ -189,11 +189,13 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute``.
             TypeError: a provider of ``op`` is async.
         """
+        if self._core.registry.listeners:
+            return observe_sync(self._core, op, "sequential", self._execute_sync, op, args, kwargs)
+        return self._execute_sync(op, args, kwargs)
+
+    def _execute_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         core = self._core
-        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
-        if core.registry.listeners:
-            return observe_sync(core, op, "sequential", self._run_sync, sequential_sync, params)
-        return self._run_sync(sequential_sync, params)
+        return self._run_sync(sequential_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs))
 
     def execute_any_sync(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Sync form of ``execute_any``: providers run on threads (at most 32 at once).
@@ -205,10 +207,13 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute_any``.
             TypeError: a provider of ``op`` is async.
         """
+        if self._core.registry.listeners:
+            return observe_sync(self._core, op, "any", self._execute_any_sync, op, args, kwargs)
+        return self._execute_any_sync(op, args, kwargs)
+
+    def _execute_any_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         core = self._core
         params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._hedge_delay)
-        if core.registry.listeners:
-            return observe_sync(core, op, "any", self._run_sync, any_sync, params)
         return self._run_sync(any_sync, params)
 
     def execute_all_sync(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
@@ -218,12 +223,16 @@ class FailoverGroupView:
             NoProviderError: no provider implements ``op``.
             TypeError: a provider of ``op`` is async.
         """
-        core = self._core
-        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
-        if core.registry.listeners:
-            observed: list[Outcome] = observe_sync(core, op, "all", self._run_sync, all_sync, params)
+        if self._core.registry.listeners:
+            observed: list[Outcome] = observe_sync(self._core, op, "all", self._execute_all_sync, op, args, kwargs)
             return observed
-        result: list[Outcome] = self._run_sync(all_sync, params)
+        return self._execute_all_sync(op, args, kwargs)
+
+    def _execute_all_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Outcome]:
+        core = self._core
+        result: list[Outcome] = self._run_sync(
+            all_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
+        )
         return result
 
     # -- options, stats, events ------------------------------------------------------
