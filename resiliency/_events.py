@@ -66,7 +66,7 @@ class CallRecorded(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallRejected(Event):
-    """An open breaker rejected a call without running it; a probe is due in ``retry_after`` s."""
+    """An open (or forced-open, or full half-open) breaker refused a call; ``retry_after`` seconds."""
 
     retry_after: float
 
