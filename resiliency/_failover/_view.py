@@ -189,13 +189,11 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute``.
             TypeError: a provider of ``op`` is async.
         """
-        if self._core.registry.listeners:
-            return observe_sync(self._core, op, "sequential", self._execute_sync, op, args, kwargs)
-        return self._execute_sync(op, args, kwargs)
-
-    def _execute_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         core = self._core
-        return self._run_sync(sequential_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs))
+        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
+        if core.registry.listeners:  # observed: the same path between the two events
+            return observe_sync(core, op, "sequential", self._run_sync, sequential_sync, params)
+        return self._run_sync(sequential_sync, params)
 
     def execute_any_sync(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Sync form of ``execute_any``: providers run on threads (at most 32 at once).
