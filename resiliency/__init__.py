@@ -31,13 +31,18 @@ from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
 from ._errors import WorkerLimitError as WorkerLimitError
 from ._events import AllProvidersFailed as AllProvidersFailed
+from ._events import BulkheadAdmitted as BulkheadAdmitted
 from ._events import BulkheadRejected as BulkheadRejected
+from ._events import CallIgnored as CallIgnored
 from ._events import CallRecorded as CallRecorded
 from ._events import CallRejected as CallRejected
 from ._events import CircuitStateChanged as CircuitStateChanged
 from ._events import Event as Event
+from ._events import FailoverFinished as FailoverFinished
+from ._events import FailoverStarted as FailoverStarted
 from ._events import ProviderFailed as ProviderFailed
 from ._events import ProviderSucceeded as ProviderSucceeded
+from ._events import RateLimited as RateLimited
 from ._events import RetryScheduled as RetryScheduled
 from ._events import TimeoutOccurred as TimeoutOccurred
 from ._failover import CallableProvider as CallableProvider
@@ -81,10 +86,12 @@ __all__ = [
     "AllProvidersFailedError",
     "Attempt",
     "Bulkhead",
+    "BulkheadAdmitted",
     "BulkheadFullError",
     "BulkheadMetrics",
     "BulkheadPolicy",
     "BulkheadRejected",
+    "CallIgnored",
     "CallRecorded",
     "CallRejected",
     "CallableProvider",
@@ -97,8 +104,10 @@ __all__ = [
     "Clock",
     "ErrorSummary",
     "Event",
+    "FailoverFinished",
     "FailoverGroup",
     "FailoverGroupView",
+    "FailoverStarted",
     "FallbackPolicy",
     "GroupStats",
     "HealthReport",
@@ -112,6 +121,7 @@ __all__ = [
     "ProviderStats",
     "ProviderSucceeded",
     "RateLimitPolicy",
+    "RateLimited",
     "RateLimitedError",
     "RateLimiter",
     "RateLimiterMetrics",

@@ -47,6 +47,12 @@ __all__ = [
 ]
 
 
+def _label(source: object) -> str | None:
+    """The name a strategy reports under: its name, else the callable it decorates."""
+    label = getattr(source, "label", None) or getattr(source, "name", None)
+    return label if isinstance(label, str) else None
+
+
 class ResiliencyError(Exception):
     """Base of every error the library raises; ``.code`` is a stable string."""
 
@@ -60,20 +66,24 @@ class DetachedSource:
     Attributes:
         kind: the live object's class name ("CircuitBreaker", "Bulkhead", "RateLimiter").
         name: its registry name, or None for a private one.
+        label: the name its messages and events carry (the registry name, else the
+            decorated callable's qualified name).
     """
 
     kind: str
     name: str | None
+    label: str | None = None
 
     def __repr__(self) -> str:
-        label = f" {self.name!r}" if self.name else ""
+        shown = self.label or self.name
+        label = f" {shown!r}" if shown else ""
         return f"<{self.kind}{label} (detached)>"
 
 
 def _detach(source: object) -> object:
     if source is None or isinstance(source, (DetachedSource, str)):
         return source
-    return DetachedSource(type(source).__name__, getattr(source, "name", None))
+    return DetachedSource(type(source).__name__, getattr(source, "name", None), _label(source))
 
 
 class _Rejection(ResiliencyError):
@@ -124,7 +134,7 @@ class CircuitOpenError(_Rejection):
         return float(self.args[1])
 
     def __str__(self) -> str:
-        name = getattr(self.breaker, "name", None)
+        name = _label(self.breaker)
         label = f"circuit {name!r}" if name else "circuit"
         if self.retry_after == float("inf"):
             return f"{label} is forced open; it rejects every call until reset()"
@@ -161,7 +171,7 @@ class BulkheadFullError(_Rejection):
         return str(self.args[1]) if len(self.args) > 1 else "full"
 
     def __str__(self) -> str:
-        name = getattr(self.bulkhead, "name", None)
+        name = _label(self.bulkhead)
         label = f"bulkhead {name!r}" if name else "bulkhead"
         return f"{label} rejected the call: {self.reason}"
 
@@ -249,7 +259,7 @@ class RateLimitedError(_Rejection):
         return float(self.args[1])
 
     def __str__(self) -> str:
-        name = getattr(self.limiter, "name", None)
+        name = _label(self.limiter)
         label = f"rate limiter {name!r}" if name else "rate limiter"
         return f"{label} has no token; retry after {self.retry_after:.3f}s"
 

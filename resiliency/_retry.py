@@ -54,7 +54,7 @@ _NOT_YET: Any = object()
 class RetryStrategy(Strategy):
     """The retry strategy in a pipeline: one policy, a clock, a registry for events."""
 
-    __slots__ = ("_clock", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_policy", "label", "name", "registry")
     kind = "retry"
 
     def __init__(
@@ -69,6 +69,7 @@ class RetryStrategy(Strategy):
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         self.name = name
+        self.label = name
 
     @property
     def policy(self) -> RetryPolicy:
@@ -86,7 +87,7 @@ class RetryStrategy(Strategy):
         if hook is None and not registry.listeners:
             return None
         error = outcome.error if type(outcome) is Failure else None
-        event = RetryScheduled(self.name, attempt, delay, error, None if error else outcome)
+        event = RetryScheduled(self.label, attempt, delay, error, None if error else outcome)
         registry.emit(event)
         if hook is None:
             return None

@@ -84,7 +84,7 @@ class TimeoutPolicy(CallablePolicy):
 class TimeoutStrategy(Strategy):
     """The timeout strategy in a pipeline."""
 
-    __slots__ = ("_clock", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_policy", "label", "name", "registry")
     kind = "timeout"
 
     def __init__(
@@ -99,6 +99,7 @@ class TimeoutStrategy(Strategy):
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         self.name = name
+        self.label = name
 
     @property
     def policy(self) -> TimeoutPolicy:
@@ -109,8 +110,8 @@ class TimeoutStrategy(Strategy):
         seconds = self._policy.seconds
         elapsed = clock.monotonic() - start
         if self.registry.listeners:
-            self.registry.emit(TimeoutOccurred(self.name, seconds, elapsed))
-        return Failure(ResiliencyTimeoutError(seconds, elapsed, self.name))
+            self.registry.emit(TimeoutOccurred(self.label, seconds, elapsed))
+        return Failure(ResiliencyTimeoutError(seconds, elapsed, self.label))
 
     def _no_worker(self, clock: Clock, start: float, pool: WorkerPool) -> Failure:
         waited = clock.monotonic() - start

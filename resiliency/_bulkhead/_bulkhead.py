@@ -19,7 +19,7 @@ from .._deadline import remaining
 from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import BulkheadFullError
-from .._events import BulkheadRejected
+from .._events import BulkheadAdmitted, BulkheadRejected
 from .._holds import chain, leaves_work, mark_leaves_work
 from .._outcome import Failure
 from .._registry import Registry, default_registry
@@ -100,7 +100,7 @@ class Bulkhead(Strategy):
             another bulkhead already has ``name`` in the registry.
     """
 
-    __slots__ = ("_clock", "_core", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_core", "_policy", "label", "name", "registry")
     kind = "bulkhead"
 
     def __init__(
@@ -115,6 +115,7 @@ class Bulkhead(Strategy):
         registry: Registry | None = None,
     ) -> None:
         self.name = check_name(name)
+        self.label = self.name
         self._policy, _ = resolve_policy(policy, (max_concurrent, max_queue, queue_timeout))
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(message("clock", "a Clock with monotonic(), sleep() and asleep()", clock))
@@ -170,9 +171,13 @@ class Bulkhead(Strategy):
             return None
         return call_at(clock.monotonic() + limit, functools.partial(self._core.expire, waiter))
 
+    def _admitted(self, queued: bool, position: int) -> None:
+        if self.registry.listeners:
+            self.registry.emit(BulkheadAdmitted(self.label, queued, position))
+
     def _reject(self, reason: str) -> Failure:
         if self.registry.listeners:
-            self.registry.emit(BulkheadRejected(self.name, reason))
+            self.registry.emit(BulkheadRejected(self.label, reason))
         return Failure(BulkheadFullError(self, reason))
 
     def _wait_sync(self) -> Slot | Failure:
@@ -182,9 +187,11 @@ class Bulkhead(Strategy):
         waiter = SyncWaiter()
         verdict = core.admit(waiter, limit is None or limit > 0.0)
         if type(verdict) is Slot:
+            self._admitted(False, 0)
             return verdict
         if verdict != QUEUED:
             return self._reject(str(verdict))
+        position = len(core.queue)  # where it joined the line (racy by a place at most)
         try:
             timer = self._arm(limit, waiter)
             try:
@@ -196,7 +203,10 @@ class Bulkhead(Strategy):
             core.withdraw(waiter)
             raise
         slot = core.settle(waiter)
-        return slot if slot is not None else self._reject("queue_timeout")
+        if slot is None:
+            return self._reject("queue_timeout")
+        self._admitted(True, position)
+        return slot
 
     async def _wait_async(self) -> Slot | Failure:
         """Slow path of a task: queue and await a slot (or rejection)."""
@@ -205,9 +215,11 @@ class Bulkhead(Strategy):
         waiter = AsyncWaiter()
         verdict = core.admit(waiter, limit is None or limit > 0.0)
         if type(verdict) is Slot:
+            self._admitted(False, 0)
             return verdict
         if verdict != QUEUED:
             return self._reject(str(verdict))
+        position = len(core.queue)  # where it joined the line (racy by a place at most)
         try:
             timer = self._arm(limit, waiter)
             try:
@@ -223,7 +235,10 @@ class Bulkhead(Strategy):
             core.withdraw(waiter)
             raise
         slot = core.settle(waiter)
-        return slot if slot is not None else self._reject("queue_timeout")
+        if slot is None:
+            return self._reject("queue_timeout")
+        self._admitted(True, position)
+        return slot
 
     # -- layers ----------------------------------------------------------------------
 
@@ -239,6 +254,8 @@ class Bulkhead(Strategy):
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_sync, Failure
+        registry, emit = self.registry, self.registry.emit
+        admitted: list[BulkheadAdmitted] = []  # immutable, so made once (with the first listener), not per call
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             slot: Any
@@ -248,6 +265,11 @@ class Bulkhead(Strategy):
                 slot = wait()
                 if type(slot) is failure:
                     return slot
+            else:
+                if registry.listeners:
+                    if not admitted:
+                        admitted.append(BulkheadAdmitted(self.label, False, 0))
+                    emit(admitted[0])
             try:
                 return inner(args, kwargs)
             finally:
@@ -288,6 +310,8 @@ class Bulkhead(Strategy):
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_async, Failure
+        registry, emit = self.registry, self.registry.emit
+        admitted: list[BulkheadAdmitted] = []  # immutable, so made once (with the first listener), not per call
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             slot: Any
@@ -297,6 +321,11 @@ class Bulkhead(Strategy):
                 slot = await wait()
                 if type(slot) is failure:
                     return slot
+            else:
+                if registry.listeners:
+                    if not admitted:
+                        admitted.append(BulkheadAdmitted(self.label, False, 0))
+                    emit(admitted[0])
             try:
                 return await inner(args, kwargs)
             finally:

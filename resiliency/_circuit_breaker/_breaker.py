@@ -23,7 +23,7 @@ from .._clock import Clock, get_clock
 from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer, async_leaf, drive_async, drive_sync, sync_leaf
 from .._errors import CircuitOpenError
-from .._events import CallRecorded, CallRejected, CircuitStateChanged
+from .._events import CallIgnored, CallRecorded, CallRejected, CircuitStateChanged
 from .._outcome import Failure
 from .._registry import Registry, default_registry
 from .._validate import message
@@ -35,6 +35,7 @@ from ._state import BreakerCore, Transition
 __all__ = ["CircuitBreaker"]
 
 T = TypeVar("T")
+_NAMED, _CRITICAL = 1, 2  # the bits of CircuitBreaker._flags
 
 
 class CircuitBreaker(BreakerCore, Strategy):
@@ -72,7 +73,9 @@ class CircuitBreaker(BreakerCore, Strategy):
             ``name``.
     """
 
-    __slots__ = ("_clock", "critical", "last_failure", "name", "registry")
+    # Two flags share one slot (a breaker is kept under 300 bytes): whether it is named
+    # in the registry, and whether it is critical.
+    __slots__ = ("_clock", "_flags", "label", "last_failure", "registry")
     kind = "circuit_breaker"
 
     def __init__(
@@ -94,15 +97,25 @@ class CircuitBreaker(BreakerCore, Strategy):
         if registry is not None and not isinstance(registry, Registry):
             raise TypeError(message("registry", "a Registry", registry))
         BreakerCore.__init__(self, resolved)
-        self.name = checked
-        self.critical = critical
+        self._flags = (_NAMED if checked is not None else 0) | (_CRITICAL if critical else 0)
         self.last_failure: BaseException | None = None
+        self.label = checked
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         if checked is not None:
             self.registry.add("breaker", checked, self, resolved)
 
     # -- the public face -------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """The registry name, or None for a private breaker."""
+        return self.label if self._flags & _NAMED else None
+
+    @property
+    def critical(self) -> bool:
+        """Whether ``registry.health()`` is "unhealthy" while this breaker is open."""
+        return bool(self._flags & _CRITICAL)
 
     @property
     def policy(self) -> CircuitBreakerPolicy:
@@ -211,7 +224,7 @@ class CircuitBreaker(BreakerCore, Strategy):
     def _notify(self, transition: Transition) -> None:
         BreakerCore._notify(self, transition)
         if self.registry.listeners:
-            self.registry.emit(CircuitStateChanged(self.name, *transition))
+            self.registry.emit(CircuitStateChanged(self.label, *transition))
 
     def _settle(self, outcome: Any, probe: float, now: float | None, duration: float) -> None:
         """Record (or release) the outcome of an admitted call; ``now`` None: read the clock.
@@ -224,6 +237,8 @@ class CircuitBreaker(BreakerCore, Strategy):
             error = outcome.error
             if self._policy.is_ignored(error):
                 self.release(probe)
+                if self.registry.listeners:
+                    self.registry.emit(CallIgnored(self.label, error))
                 return
             failed = self._policy.is_failure(error)
         self._count(failed, probe, now, duration, error)
@@ -249,7 +264,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         if self.registry.listeners:
             limit = self._policy.slow_call_duration
             slow = limit is not None and duration >= limit
-            self.registry.emit(CallRecorded(self.name, not failed, duration, slow, error))
+            self.registry.emit(CallRecorded(self.label, not failed, duration, slow, error))
 
     # -- layers ----------------------------------------------------------------------
     #
@@ -272,6 +287,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         lean = not timed and self._window is None
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
+        success: list[CallRecorded] = []  # immutable, so made once (with the first listener), not per call
 
         def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
@@ -298,7 +314,9 @@ class CircuitBreaker(BreakerCore, Strategy):
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.name, True, 0.0))
+                        if not success:
+                            success.append(CallRecorded(self.label, True, 0.0))
+                        registry.emit(success[0])
                     return outcome
                 settle(outcome, 0.0, None, 0.0)
                 return outcome
@@ -307,7 +325,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             if verdict is None or verdict < 0.0:
                 return run(args, kwargs, 0.0 if verdict is None else verdict)  # a probe's ticket
             if registry.listeners:
-                registry.emit(CallRejected(self.name, verdict))
+                registry.emit(CallRejected(self.label, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
@@ -323,6 +341,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         asettle = self._asettle
         failure, error, registry = Failure, CircuitOpenError, self.registry
+        success: list[CallRecorded] = []  # immutable, so made once (with the first listener), not per call
 
         async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
@@ -352,7 +371,9 @@ class CircuitBreaker(BreakerCore, Strategy):
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.name, True, 0.0))
+                        if not success:
+                            success.append(CallRecorded(self.label, True, 0.0))
+                        registry.emit(success[0])
                     return outcome
                 settle(outcome, 0.0, None, 0.0)
                 return outcome
@@ -360,7 +381,7 @@ class CircuitBreaker(BreakerCore, Strategy):
             if verdict is None or verdict < 0.0:
                 return await run(args, kwargs, 0.0 if verdict is None else verdict)
             if registry.listeners:
-                registry.emit(CallRejected(self.name, verdict))
+                registry.emit(CallRejected(self.label, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer

@@ -21,6 +21,7 @@ from .._deadline import remaining
 from .._decorators import Decorator, Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import RateLimitedError
+from .._events import RateLimited
 from .._outcome import Failure
 from .._registry import Registry, default_registry
 from .._validate import message
@@ -73,7 +74,7 @@ class RateLimiter(Strategy):
             also when another rate limiter already has ``name`` in the registry.
     """
 
-    __slots__ = ("_bucket", "_clock", "_lock", "_policy", "allowed", "name", "registry", "rejected")
+    __slots__ = ("_bucket", "_clock", "_lock", "_policy", "allowed", "label", "name", "registry", "rejected")
     kind = "rate_limit"
 
     def __init__(
@@ -98,6 +99,7 @@ class RateLimiter(Strategy):
         if registry is not None and not isinstance(registry, Registry):
             raise TypeError(message("registry", "a Registry", registry))
         self.name = name
+        self.label = name
         self._policy = resolved
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
@@ -137,6 +139,8 @@ class RateLimiter(Strategy):
             self.rejected += 1
         finally:
             self._lock.release()
+        if self.registry.listeners:
+            self.registry.emit(RateLimited(self.label, wait))
         return Failure(RateLimitedError(self, wait))
 
     def _settle(self, used: bool) -> None:
