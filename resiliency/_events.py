@@ -17,7 +17,10 @@ __all__ = [
     "Event",
     "ProviderFailed",
     "ProviderSucceeded",
+    "RetryBudgetExhausted",
     "RetryScheduled",
+    "StoreRecovered",
+    "StoreUnavailable",
     "TimeoutOccurred",
 ]
 
@@ -98,3 +101,30 @@ class AllProvidersFailed(Event):
 
     op: str
     attempts: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBudgetExhausted(Event):
+    """A retry was refused by retry budget ``name``: the error was raised at once.
+
+    Attributes:
+        attempt: the attempt that failed and was not retried (1-based).
+        error: its exception (None when a result asked for the retry).
+    """
+
+    attempt: int
+    error: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreUnavailable(Event):
+    """A shared store (``name``: its description) could not be reached; ``error`` says why."""
+
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRecovered(Event):
+    """A shared store (``name``: its description) answers again after ``downtime`` seconds."""
+
+    downtime: float

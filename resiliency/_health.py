@@ -4,7 +4,8 @@ The rule, from the registered (named) breakers and bulkheads only:
 
 - ``"unhealthy"``: there is at least one breaker and every breaker is open (forced
   open included): every protected dependency is refusing calls;
-- ``"degraded"``: some breaker is open or half-open, or some bulkhead is saturated;
+- ``"degraded"``: some breaker is open or half-open, some bulkhead is saturated, or a
+  shared store (``resiliency.stores``) is unreachable;
 - ``"healthy"``: otherwise (also with nothing registered).
 
 A bulkhead is *saturated* when it has no free slot (``available == 0``) and either
@@ -101,6 +102,9 @@ def check_health(registry: Registry) -> HealthReport:
         if issue is not None:
             saturated.append(name)
             issues.append(issue)
+    for store in registry.stores:
+        if not getattr(store, "available", True):
+            issues.append(f"store {store!r} is unavailable")
     status: HealthStatus = "healthy"
     if breakers and len(open_breakers) == len(breakers):
         status = "unhealthy"

@@ -1,0 +1,31 @@
+-- GCRA: take one token for each of n callers, in order, atomically.
+-- KEYS[1]: the limiter's theoretical arrival time (TAT, microseconds).
+-- ARGV: emission interval T (us per token), burst, then one max_wait (us) per caller.
+-- A caller is let through at once when TAT' - burst*T <= now (TAT' = max(TAT, now) + T);
+-- within its max_wait it is let through after that wait (reserved: TAT moves on);
+-- otherwise it is refused and TAT stays.
+-- Returns one integer per caller: the wait in us (>= 0), or -1 - retry_after_us.
+local key = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local span = tonumber(ARGV[2]) * interval
+local tat = tonumber(redis.call('GET', key)) or now
+local out = {}
+for i = 3, #ARGV do
+  local new_tat = math.max(tat, now) + interval
+  local wait = new_tat - span - now
+  if wait <= 0 then
+    tat = new_tat
+    out[#out + 1] = 0
+  elseif wait <= tonumber(ARGV[i]) then
+    tat = new_tat
+    out[#out + 1] = wait
+  else
+    out[#out + 1] = -1 - wait
+  end
+end
+if tat > now then
+  redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+end
+return out
