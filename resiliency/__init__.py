@@ -32,7 +32,12 @@ from ._events import CircuitStateChanged as CircuitStateChanged
 from ._events import Event as Event
 from ._events import ProviderFailed as ProviderFailed
 from ._events import ProviderSucceeded as ProviderSucceeded
+
+# Shared state (resiliency.stores): the retry budget and the store events.
+from ._events import RetryBudgetExhausted as RetryBudgetExhausted
 from ._events import RetryScheduled as RetryScheduled
+from ._events import StoreRecovered as StoreRecovered
+from ._events import StoreUnavailable as StoreUnavailable
 from ._events import TimeoutOccurred as TimeoutOccurred
 from ._failover import CallableProvider as CallableProvider
 from ._failover import FailoverGroup as FailoverGroup
@@ -60,6 +65,8 @@ from ._resilient import execute as execute
 from ._resilient import resilient as resilient
 from ._retry import RetryResult as RetryResult
 from ._retry import retry as retry
+from ._retry_budget import RetryBudget as RetryBudget
+from ._retry_budget import RetryBudgetMetrics as RetryBudgetMetrics
 from ._retry_policy import RetryPolicy as RetryPolicy
 from ._timeout import TimeoutPolicy as TimeoutPolicy
 from ._timeout import timeout as timeout
@@ -106,9 +113,14 @@ __all__ = [
     "ResiliencePolicy",
     "ResiliencyError",
     "ResiliencyTimeoutError",
+    "RetryBudget",
+    "RetryBudgetExhausted",
+    "RetryBudgetMetrics",
     "RetryPolicy",
     "RetryResult",
     "RetryScheduled",
+    "StoreRecovered",
+    "StoreUnavailable",
     "SystemClock",
     "TimeoutOccurred",
     "TimeoutPolicy",

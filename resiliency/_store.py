@@ -28,7 +28,7 @@ OnError = Literal["fail_open", "fail_closed", "raise"]
 ON_ERROR_MODES: tuple[OnError, ...] = ("fail_open", "fail_closed", "raise")
 
 
-class StoreDown(Exception):  # noqa: N818 - internal signal, never reaches a caller
+class StoreDown(Exception):
     """The store could not run an operation (its ``on_error`` is not "raise")."""
 
 

@@ -74,12 +74,13 @@ class CircuitBreaker(BreakerCore, Strategy):
     def __new__(cls, name: str | None = None, *, store: Any = None, registry: Registry | None = None, **_: Any) -> Any:
         # A breaker on a shared store is a SharedCircuitBreaker (same decisions, synced).
         table = registry if isinstance(registry, Registry) else default_registry
+        target = cls
         if cls is CircuitBreaker and (store if store is not None else table.store if name else None) is not None:
             from ._shared import SharedCircuitBreaker
 
             if shared_store(check_store(store), table, name is not None) is not None:
-                cls = SharedCircuitBreaker
-        return super().__new__(cls)
+                target = SharedCircuitBreaker
+        return super().__new__(target)
 
     def __init__(
         self,

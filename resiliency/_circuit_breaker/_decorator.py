@@ -15,6 +15,7 @@ from typing_extensions import Unpack
 from .._clock import Clock
 from .._decorators import Decorator, Target, apply_strategy
 from .._registry import Registry, default_registry
+from .._store import Store
 from .._validate import message
 from ._policy import CircuitBreakerPolicy
 
@@ -89,6 +90,7 @@ def circuit_breaker(
     policy: CircuitBreakerPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    store: Store | None = None,
     **fields: Unpack[CircuitBreakerFields],
 ) -> Decorator: ...
 @overload
@@ -100,6 +102,7 @@ def circuit_breaker(
     policy: CircuitBreakerPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    store: Store | None = None,
     **fields: Unpack[CircuitBreakerFields],
 ) -> Any:
     """Protect the decorated callable (sync or async) with a circuit breaker.
@@ -123,6 +126,7 @@ def circuit_breaker(
         clock: the ``Clock`` read for time (default: the process clock, per call).
         registry: where a named breaker lives and events go (default
             ``resiliency.registry``).
+        store: shares the breaker across processes (see ``CircuitBreaker``).
         **fields: ``CircuitBreakerPolicy`` fields.
 
     Returns:
@@ -136,16 +140,16 @@ def circuit_breaker(
     from ._breaker import CircuitBreaker
 
     if isinstance(name_or_fn, CircuitBreaker):
-        if fields or policy is not None or clock is not None or registry is not None:
+        if fields or policy is not None or clock is not None or registry is not None or store is not None:
             raise TypeError(
-                "circuit_breaker(breaker) takes no fields, policy=, clock= or registry=: the breaker has them"
+                "circuit_breaker(breaker) takes no fields, policy=, clock=, registry= or store=: the breaker has them"
             )
         return name_or_fn
     if name_or_fn is None or isinstance(name_or_fn, str):
         name = check_name(name_or_fn)
         effective, given = resolve_policy(policy, fields)
         if name is None:
-            return CircuitBreaker(policy=effective, clock=clock, registry=registry)
+            return CircuitBreaker(policy=effective, clock=clock, registry=registry, store=store)
         table = registry if registry is not None else default_registry
         if not isinstance(table, Registry):
             raise TypeError(message("registry", "a Registry", registry))
@@ -156,11 +160,14 @@ def circuit_breaker(
             except KeyError:
                 pass
         shared: CircuitBreaker = table.declare(
-            "breaker", name, effective, lambda: CircuitBreaker(name, policy=effective, clock=clock, registry=table)
+            "breaker",
+            name,
+            effective,
+            lambda: CircuitBreaker(name, policy=effective, clock=clock, registry=table, store=store),
         )
         return shared
     if callable(name_or_fn) or isinstance(name_or_fn, (classmethod, staticmethod)):
-        private = CircuitBreaker(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry)
+        private = CircuitBreaker(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry, store=store)
         return apply_strategy(name_or_fn, private)
     raise TypeError(
         message("circuit_breaker()'s first argument", "a function, a name (str) or a CircuitBreaker", name_or_fn)

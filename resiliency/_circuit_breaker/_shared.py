@@ -236,4 +236,3 @@ class SharedCircuitBreaker(CircuitBreaker):
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} state={self._state.value} shared policy={self._policy!r}>"
-

@@ -9,6 +9,7 @@ object shares a hash tag (``prefix:{kind:name}``), so each script touches one cl
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import threading
 import time
@@ -58,7 +59,7 @@ def _load_scripts() -> dict[str, tuple[str, str]]:
     for entry in resources.files(__package__).iterdir():
         if entry.name.endswith(".lua"):
             text = entry.read_text(encoding="utf-8")
-            scripts[entry.name[:-4]] = (text, hashlib.sha1(text.encode()).hexdigest())  # noqa: S324 - Redis names scripts by SHA1
+            scripts[entry.name[:-4]] = (text, hashlib.sha1(text.encode()).hexdigest())
     return scripts
 
 
@@ -69,8 +70,9 @@ def _sync_twin(client: Any) -> Any:
     """A sync client talking to the same server(s) as the asyncio ``client``."""
     if isinstance(client, redis.asyncio.cluster.RedisCluster):
         node = client.get_default_node() or client.get_nodes()[0]
-        return redis.cluster.RedisCluster(host=node.host, port=node.port)
-    kwargs = dict(client.connection_pool.connection_kwargs)
+        return redis.cluster.RedisCluster(host=node.host, port=int(node.port))
+    accepted = inspect.signature(redis.Redis).parameters
+    kwargs = {k: v for k, v in client.connection_pool.connection_kwargs.items() if k in accepted}
     return redis.Redis(**kwargs)
 
 
@@ -130,7 +132,9 @@ class RedisStore:
         else:
             raise TypeError(message("client", "a redis-py client (Redis, RedisCluster or their asyncio forms)", client))
         if not isinstance(prefix, str) or not prefix:
-            raise (TypeError if not isinstance(prefix, str) else ValueError)(message("prefix", "a non-empty str", prefix))
+            raise (TypeError if not isinstance(prefix, str) else ValueError)(
+                message("prefix", "a non-empty str", prefix)
+            )
         if on_error not in ON_ERROR_MODES:
             raise ValueError(message("on_error", "one of " + ", ".join(map(repr, ON_ERROR_MODES)), on_error))
         self.prefix = prefix

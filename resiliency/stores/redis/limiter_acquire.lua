@@ -1,6 +1,7 @@
 -- GCRA: take one token for each of n callers, in order, atomically.
 -- KEYS[1]: the limiter's theoretical arrival time (TAT, microseconds).
--- ARGV: emission interval T (us per token), burst, then one max_wait (us) per caller.
+-- ARGV: emission interval T (us per token), burst, tokens to give back first (their
+-- callers were cancelled while waiting), then one max_wait (us) per caller.
 -- A caller is let through at once when TAT' - burst*T <= now (TAT' = max(TAT, now) + T);
 -- within its max_wait it is let through after that wait (reserved: TAT moves on);
 -- otherwise it is refused and TAT stays.
@@ -11,8 +12,9 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local span = tonumber(ARGV[2]) * interval
 local tat = tonumber(redis.call('GET', key)) or now
+tat = math.max(tat - tonumber(ARGV[3]) * interval, now)
 local out = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local new_tat = math.max(tat, now) + interval
   local wait = new_tat - span - now
   if wait <= 0 then
@@ -20,12 +22,14 @@ for i = 3, #ARGV do
     out[#out + 1] = 0
   elseif wait <= tonumber(ARGV[i]) then
     tat = new_tat
-    out[#out + 1] = wait
+    out[#out + 1] = math.ceil(wait)
   else
-    out[#out + 1] = -1 - wait
+    out[#out + 1] = -1 - math.ceil(wait)
   end
 end
 if tat > now then
-  redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+  redis.call('SET', key, string.format('%.3f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+else
+  redis.call('DEL', key)
 end
 return out
