@@ -89,6 +89,10 @@ class SharedCircuitBreaker(CircuitBreaker):
             elif st == 0 and gen == known:
                 self._replay(int(reply[3]), int(reply[4]), ds, df)
             self._adopt(reply)
+            if known < 0 and st == 0:
+                # Attaching: take in the counts the fleet has so far (pybreaker #26).
+                self._fleet_seen = (0, 0)
+                self._replay(int(reply[3]), int(reply[4]), 0, 0)
 
     def _replay(self, total_s: int, total_f: int, ds: int, df: int) -> None:
         """Record into this core the calls other processes made since the last sync."""
