@@ -68,7 +68,9 @@ def test_max_concurrent_holds_across_processes(stores: Any) -> None:
 
 def test_a_queue_waits_for_a_fleet_slot(stores: Any) -> None:
     a = Bulkhead("queued", max_concurrent=1, store=stores(sync_interval=0.01), registry=Registry())
-    b = Bulkhead("queued", max_concurrent=1, max_queue=1, queue_timeout=30, store=stores(sync_interval=0.01), registry=Registry())
+    b = Bulkhead(
+        "queued", max_concurrent=1, max_queue=1, queue_timeout=30, store=stores(sync_interval=0.01), registry=Registry()
+    )
     holding, release = threading.Event(), threading.Event()
 
     @a

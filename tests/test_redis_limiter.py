@@ -28,7 +28,9 @@ def test_processes_sharing_a_limit_admit_exactly_the_limit(redis_url: str) -> No
     """4 processes x 2,000 acquires against a limit of 300 admit exactly 300."""
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=fleet_workers.limiter_worker, args=(redis_url, 300, 2000, start, out)) for _ in range(4)]
+    workers = [
+        ctx.Process(target=fleet_workers.limiter_worker, args=(redis_url, 300, 2000, start, out)) for _ in range(4)
+    ]
     for p in workers:
         p.start()
     start.set()
@@ -98,7 +100,9 @@ def test_the_decorator_takes_store(store: RedisStore) -> None:
 
 @pytest.mark.anyio
 async def test_async_acquires_are_exact_and_coalesced(redis_url: str, anyio_backend: str) -> None:
-    client: Any = redis.asyncio.Redis.from_url(redis_url) if anyio_backend == "asyncio" else redis.Redis.from_url(redis_url)
+    client: Any = (
+        redis.asyncio.Redis.from_url(redis_url) if anyio_backend == "asyncio" else redis.Redis.from_url(redis_url)
+    )
     store = RedisStore(client)
     admitted: list[int] = []
     limiter = RateLimiter("async", rate=250, period=3600, store=store, registry=Registry())

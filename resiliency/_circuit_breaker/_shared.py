@@ -50,7 +50,18 @@ class SharedCircuitBreaker(CircuitBreaker):
     docstring for how it stays in step with the fleet.
     """
 
-    __slots__ = ("_adopting", "_fleet_seen", "_flushed", "_gen", "_key", "_round", "_store", "_sync_lock", "_ttl")
+    __slots__ = (
+        "_adopting",
+        "_down",
+        "_fleet_seen",
+        "_flushed",
+        "_gen",
+        "_key",
+        "_round",
+        "_store",
+        "_sync_lock",
+        "_ttl",
+    )
 
     def _share(self, store: Store) -> None:
         """Attach to ``store`` under this breaker's name and take the fleet's state."""
@@ -63,6 +74,7 @@ class SharedCircuitBreaker(CircuitBreaker):
         self._round = 0  # the half-open round our probes were let through in
         self._flushed = (0, 0)  # our successes and failures the store already has
         self._adopting = False
+        self._down = False  # the last sync failed
         self._fleet_seen: tuple[int, int] | None = None  # the fleet's counts at our last sync
         self._sync_lock = threading.RLock()
         store.attach(self, self.registry)
@@ -80,8 +92,18 @@ class SharedCircuitBreaker(CircuitBreaker):
             ds = max(snap.successes - self._flushed[0], 0)
             df = max(snap.failures - self._flushed[1], 0)
             known = self._gen
-            reply = self._store.run("breaker_sync", (self._key,), (known, ds, df, self._ttl))
+            try:
+                reply = self._store.run("breaker_sync", (self._key,), (known, ds, df, self._ttl))
+            except StoreDown:
+                self._store_down()
+                raise
             self._flushed = (snap.successes, snap.failures)
+            if self._down:
+                self._down = False
+                if self._store.on_error == "fail_closed":
+                    # Back from an outage: the fleet's state replaces the local opening.
+                    self._adopt(reply, force=True)
+                    known = self._gen
             st, gen = int(reply[0]), int(reply[1])
             if st == 0 and gen == known and self._state is _OPEN and not self._adopting:
                 # Tripped here while the store was down: tell the fleet now.
@@ -93,6 +115,23 @@ class SharedCircuitBreaker(CircuitBreaker):
                 # Attaching: take in the counts the fleet has so far (pybreaker #26).
                 self._fleet_seen = (0, 0)
                 self._replay(int(reply[3]), int(reply[4]), 0, 0)
+
+    def _store_down(self) -> None:
+        """The store is unreachable: with "fail_closed", open here (without telling the fleet)."""
+        if self._down or self._store.on_error != "fail_closed":
+            self._down = True
+            return
+        self._down = True
+        transition: Transition | None = None
+        with self._lock:
+            if self._state is _CLOSED:
+                transition = self._open(self._now())
+        if transition is not None:
+            self._adopting = True
+            try:
+                self._notify(transition)
+            finally:
+                self._adopting = False
 
     def _replay(self, total_s: int, total_f: int, ds: int, df: int) -> None:
         """Record into this core the calls other processes made since the last sync."""

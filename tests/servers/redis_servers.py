@@ -132,8 +132,11 @@ class RedisCluster:
             for node in self.nodes:
                 with redis.Redis(host="127.0.0.1", port=node.port, socket_timeout=1) as client:
                     info = client.execute_command("CLUSTER INFO")
-                    text = info.decode() if isinstance(info, bytes) else str(info)
-                    if "cluster_state:ok" not in text:
+                    state = info.get("cluster_state") if isinstance(info, dict) else None
+                    if state is None:  # a raw reply: "cluster_state:ok\r\n..."
+                        text = info.decode() if isinstance(info, bytes) else str(info)
+                        state = "ok" if "cluster_state:ok" in text else "fail"
+                    if state not in ("ok", b"ok"):
                         return False
             return True
 

@@ -69,7 +69,7 @@ _SCRIPTS = _load_scripts()
 def _sync_twin(client: Any) -> Any:
     """A sync client talking to the same server(s) as the asyncio ``client``."""
     if isinstance(client, redis.asyncio.cluster.RedisCluster):
-        node = client.get_default_node() or client.get_nodes()[0]
+        node = client.get_default_node() or next(iter(client.nodes_manager.startup_nodes.values()))
         return redis.cluster.RedisCluster(host=node.host, port=int(node.port))
     accepted = inspect.signature(redis.Redis).parameters
     kwargs = {k: v for k, v in client.connection_pool.connection_kwargs.items() if k in accepted}
