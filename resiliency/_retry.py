@@ -77,8 +77,9 @@ class RetryStrategy(Strategy):
 
     @property
     def passthrough(self) -> bool:
-        """True unless results are checked or a total time budget needs a start time."""
-        return self._policy.retry_if_result is None and self._policy.max_total_time is None
+        """True unless results are checked, a total time needs a start time, or a budget counts calls."""
+        p = self._policy
+        return p.retry_if_result is None and p.max_total_time is None and p.budget is None
 
     def _announce(self, attempt: int, outcome: Any, delay: float) -> Any:
         hook = self._policy.on_retry

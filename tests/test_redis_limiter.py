@@ -49,8 +49,10 @@ def test_two_stores_share_one_bucket(store: RedisStore, redis_url: str) -> None:
         a = RateLimiter("shared", rate=5, period=3600, store=store, registry=Registry())
         b = RateLimiter("shared", rate=5, period=3600, store=other, registry=Registry())
         assert [a.try_acquire(), b.try_acquire(), a.try_acquire(), b.try_acquire(), a.try_acquire()] == [True] * 5
-        assert not a.try_acquire() and not b.try_acquire()
-        assert a.metrics().allowed == 3 and a.metrics().rejected == 1
+        assert not a.try_acquire()
+        assert not b.try_acquire()
+        assert a.metrics().allowed == 3
+        assert a.metrics().rejected == 1
     finally:
         other.close()
         other.client.close()
@@ -125,7 +127,8 @@ async def test_async_acquires_are_exact_and_coalesced(redis_url: str, anyio_back
                 tg.start_soon(task)
         stats = probe.info("commandstats")
     assert len(admitted) == 250
-    assert limiter.metrics().allowed == 250 and limiter.metrics().rejected == 750
+    assert limiter.metrics().allowed == 250
+    assert limiter.metrics().rejected == 750
     script_calls = sum(v["calls"] for k, v in stats.items() if k.startswith("cmdstat_eval"))
     assert script_calls < 1000 / 2  # 1,000 acquires shared far fewer round trips
     store.close()
