@@ -30,17 +30,22 @@ from ._limiter import RateLimiter
 
 __all__ = ["Coalescer", "SharedRateLimiter"]
 
-_NO_LIMIT = "1e300"  # microseconds: as long as it takes (max_wait=inf)
+_NO_LIMIT = b"1e300"  # microseconds: as long as it takes (max_wait=inf)
+_NO_WAIT = b"0"
+_NO_REFUND = b"0"
 
 
-def _micros(seconds: float) -> str:
-    return _NO_LIMIT if seconds > 1e290 else repr(seconds * 1e6)
+def _micros(seconds: float) -> bytes:
+    """A max_wait for the script, as the bytes redis-py would send (encoded once, here)."""
+    if seconds == 0.0:
+        return _NO_WAIT
+    return _NO_LIMIT if seconds > 1e290 else repr(seconds * 1e6).encode()
 
 
 class _Waiter:
     __slots__ = ("done", "error", "gone", "lead", "limit", "result")
 
-    def __init__(self, limit: str) -> None:
+    def __init__(self, limit: bytes) -> None:
         self.limit = limit
         self.done = anyio.Event()
         self.lead = False
@@ -61,13 +66,13 @@ class Coalescer:
         lost: called with the number of tokens granted to callers that had left.
     """
 
-    def __init__(self, send: Callable[[list[str]], Awaitable[list[int]]], lost: Callable[[int], None]) -> None:
+    def __init__(self, send: Callable[[list[bytes]], Awaitable[list[int]]], lost: Callable[[int], None]) -> None:
         self._send = send
         self._lost = lost
         self._queue: list[_Waiter] = []
         self._busy = False
 
-    async def acquire(self, limit: str) -> int:
+    async def acquire(self, limit: bytes) -> int:
         """Return the script's reply for one caller (raises what the send raised)."""
         me = _Waiter(limit)
         self._queue.append(me)
@@ -140,18 +145,23 @@ class SharedRateLimiter(RateLimiter):
             raise ValueError("a rate limiter shared through a store needs a name (got name=None)")
         p = self._policy
         self._store = store
-        self._key = (store.key("rl", self.name),)
-        self._args = (repr(p.period / p.rate * 1e6), p.burst)
+        # Encoded once: redis-py sends bytes as they are (the sync path's cost is packing).
+        self._key = (store.key("rl", self.name).encode(),)
+        self._args = (repr(p.period / p.rate * 1e6).encode(), str(p.burst).encode())
         self._refunds = 0
         self._coalescers: dict[int, Coalescer] = {}
         store.attach(None, self.registry)
 
-    def _take_refunds(self) -> int:
+    def _take_refunds(self) -> Any:
+        if not self._refunds:  # read without the lock: a refund racing this call waits for the next
+            return _NO_REFUND
         with self._lock:
             n, self._refunds = self._refunds, 0
         return n
 
-    def _give_back(self, n: int) -> None:
+    def _give_back(self, n: Any) -> None:
+        if n is _NO_REFUND:
+            return
         with self._lock:
             self._refunds += n
 
@@ -197,7 +207,7 @@ class SharedRateLimiter(RateLimiter):
         else:
             self._give_back(1)
 
-    async def _send(self, limits: list[str]) -> list[int]:
+    async def _send(self, limits: list[bytes]) -> list[int]:
         refunds = self._take_refunds()
         try:
             reply: list[int] = await self._store.arun("limiter_acquire", self._key, (*self._args, refunds, *limits))

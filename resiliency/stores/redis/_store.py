@@ -53,13 +53,13 @@ _SYNC_CLIENTS = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_CLIENTS = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
 
 
-def _load_scripts() -> dict[str, tuple[str, str]]:
+def _load_scripts() -> dict[str, tuple[str, bytes]]:
     """Read every ``.lua`` file beside this module: op name -> (source, sha1)."""
     scripts: dict[str, tuple[str, str]] = {}
     for entry in resources.files(__package__).iterdir():
         if entry.name.endswith(".lua"):
             text = entry.read_text(encoding="utf-8")
-            scripts[entry.name[:-4]] = (text, hashlib.sha1(text.encode()).hexdigest())
+            scripts[entry.name[:-4]] = (text, hashlib.sha1(text.encode()).hexdigest().encode())
     return scripts
 
 
