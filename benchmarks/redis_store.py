@@ -37,11 +37,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-import redis.asyncio  # noqa: E402
+import redis
+import redis.asyncio
 
-import resiliency  # noqa: E402
-from resiliency.stores.redis import RedisStore  # noqa: E402
+import resiliency
+from resiliency.stores.redis import RedisStore
 
 Row = tuple[str, str, str]
 

@@ -59,10 +59,10 @@ class Store(Protocol):
     def key(self, kind: str, name: str) -> str:
         """The key of object ``name`` of ``kind``; one hash tag per object."""
 
-    def run(self, op: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    def run(self, op: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """Run atomic operation ``op`` and return its reply (raises ``StoreDown``)."""
 
-    async def arun(self, op: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def arun(self, op: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """Async form of ``run`` (a worker thread when the client is sync or under trio)."""
 
     @property

@@ -31,7 +31,7 @@ class MemoryStore:
         """The name under which ``name`` of ``kind`` would be kept."""
         return f"{kind}:{name}"
 
-    def run(self, op: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    def run(self, op: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """A memory store runs no shared operation.
 
         Raises:
@@ -39,7 +39,7 @@ class MemoryStore:
         """
         raise NotImplementedError(f"MemoryStore keeps state locally; it has no operation {op!r}")
 
-    async def arun(self, op: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def arun(self, op: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """Async form of ``run`` (raises ``NotImplementedError``)."""
         return self.run(op, keys, args)
 

@@ -55,7 +55,7 @@ _ASYNC_CLIENTS = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
 
 def _load_scripts() -> dict[str, tuple[str, bytes]]:
     """Read every ``.lua`` file beside this module: op name -> (source, sha1)."""
-    scripts: dict[str, tuple[str, str]] = {}
+    scripts: dict[str, tuple[str, bytes]] = {}
     for entry in resources.files(__package__).iterdir():
         if entry.name.endswith(".lua"):
             text = entry.read_text(encoding="utf-8")
@@ -163,7 +163,7 @@ class RedisStore:
         """The key of ``name`` of ``kind``: ``prefix:{kind:name}`` (one hash tag per object)."""
         return f"{self.prefix}:{{{kind}:{name}}}"
 
-    def run(self, op: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    def run(self, op: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """Run script ``op`` on ``keys`` with ``args`` and return its reply.
 
         Raises:
@@ -189,7 +189,7 @@ class RedisStore:
             self._recovered()
         return reply
 
-    async def arun(self, op: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    async def arun(self, op: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
         """Async form of ``run``: the asyncio client on asyncio, else a worker thread."""
         # redis.asyncio runs on asyncio only, so the backend is asked here (anyio has no
         # portable Redis client to offer instead).
