@@ -335,8 +335,9 @@ def main() -> int:
             workdir.cleanup()
     load_end = os.getloadavg()[0]
     print(f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ")
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} ")
-    print(f"{platform.python_version()}, redis-py {redis.__version__}; load {load_start:.2f} -> {load_end:.2f}  ")
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {python}, redis-py {redis.__version__}, ", end="")
+    print(f"redis-server on loopback; 1-minute load {load_start:.2f} -> {load_end:.2f}  ")
     print(f"Command: `python benchmarks/redis_store.py{' --smoke' if options.smoke else ''}`\n")
     print("| case | entry | result |\n|---|---|---|")
     for case, name, result in rows:

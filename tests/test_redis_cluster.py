@@ -60,6 +60,7 @@ def test_a_breaker_trip_reaches_the_other_process(stores: Any) -> None:
     for _ in range(2):
         with pytest.raises(ConnectionError):
             call()
+    a.sync()
     b.sync()
     assert b.state is CircuitState.OPEN
 

@@ -50,7 +50,10 @@ def fleet(redis_fresh: RedisServer, request: pytest.FixtureRequest) -> Iterator[
     registry = Registry(store=store)
     events: list[Any] = []
     registry.subscribe(events.append)
-    breaker = CircuitBreaker("dep", failure_threshold=1000, registry=registry)
+    # The limiter's and bulkhead's refusals are not the dependency failing.
+    breaker = CircuitBreaker(
+        "dep", failure_threshold=1000, ignore_on=(RateLimitedError, BulkheadFullError), registry=registry
+    )
     limiter = RateLimiter("dep", rate=1e6, registry=registry)
     bulkhead = Bulkhead("dep", max_concurrent=50, registry=registry)
 

@@ -55,6 +55,7 @@ class SharedCircuitBreaker(CircuitBreaker):
         "_down",
         "_fleet_seen",
         "_flushed",
+        "_outbox",
         "_gen",
         "_key",
         "_round",
@@ -74,6 +75,7 @@ class SharedCircuitBreaker(CircuitBreaker):
         self._round = 0  # the half-open round our probes were let through in
         self._flushed = (0, 0)  # our successes and failures the store already has
         self._adopting = False
+        self._outbox: list[tuple[str, tuple[int, ...]]] = []  # trips and probe outcomes to send
         self._down = False  # the last sync failed
         self._fleet_seen: tuple[int, int] | None = None  # the fleet's counts at our last sync
         self._sync_lock = threading.RLock()
@@ -91,6 +93,11 @@ class SharedCircuitBreaker(CircuitBreaker):
             snap = self.snapshot(self._now())
             ds = max(snap.successes - self._flushed[0], 0)
             df = max(snap.failures - self._flushed[1], 0)
+            try:
+                self._send_outbox()
+            except StoreDown:
+                self._store_down()
+                raise
             known = self._gen
             try:
                 reply = self._store.run("breaker_sync", (self._key,), (known, ds, df, self._ttl))
@@ -195,12 +202,9 @@ class SharedCircuitBreaker(CircuitBreaker):
         CircuitBreaker._notify(self, transition)
         if self._adopting or transition[1] is not _OPEN or transition[0] is not _CLOSED:
             return
-        # This core tripped: tell the fleet now (a state change is rare, so one round trip).
-        try:
-            with self._sync_lock:
-                self._adopt(self._store.run("breaker_trip", (self._key,), (0, self._ttl)))
-        except StoreDown:
-            pass  # the local core is open either way
+        # This core tripped: the store's thread tells the fleet at its next sync, so the
+        # call path never waits on Redis for it.
+        self._outbox.append(("breaker_trip", (0, self._ttl)))
 
     def admit(self, now: float) -> float | None:
         """``BreakerCore.admit``, with a half-open probe slot taken from the store."""
@@ -225,7 +229,14 @@ class SharedCircuitBreaker(CircuitBreaker):
             with self._sync_lock:
                 self._adopt((0, int(reply[3]), 0, 0, 0, 0), force=True)
             return None
-        return math.inf if wait < 0 else wait / 1000.0
+        seconds = math.inf if wait < 0 else wait / 1000.0
+        # Refused by the fleet: wait here too (at least a sync interval) rather than ask
+        # Redis again on every call.
+        with self._lock:
+            if self._state is not _CLOSED and not self._forced:
+                self._state = _OPEN
+                self._opened_at = now - p.reset_timeout + max(seconds, self._store.sync_interval)
+        return seconds
 
     def record(self, now: float, failed: bool, duration: float, probe: bool) -> None:
         """``BreakerCore.record``; a probe's outcome also settles the fleet's half-open round."""
@@ -242,17 +253,23 @@ class SharedCircuitBreaker(CircuitBreaker):
             self._probe_done(-1)
 
     def _probe_done(self, outcome: int) -> None:
-        args = (outcome, self._round, self._policy.success_threshold, self._ttl)
-        try:
-            reply = self._store.run("breaker_probe_done", (self._key,), args)
-        except StoreDown:
-            return
-        with self._sync_lock:
-            self._adopt(reply)
+        """Queue a probe's outcome for the store (sent by the next sync, off the call path)."""
+        self._outbox.append(("breaker_probe_done", (outcome, self._round, self._policy.success_threshold, self._ttl)))
+
+    def _send_outbox(self) -> None:
+        """Send the queued trips and probe outcomes, in order (``_sync_lock`` held)."""
+        while self._outbox:
+            op, args = self._outbox[0]
+            self._adopt(self._store.run(op, (self._key,), args))
+            self._outbox.pop(0)
 
     def force_open(self, now: float | None = None) -> None:
         """Open the breaker in every process and hold it open until ``reset()``."""
-        CircuitBreaker.force_open(self, now)
+        self._adopting = True  # published below, at once: not through the outbox
+        try:
+            CircuitBreaker.force_open(self, now)
+        finally:
+            self._adopting = False
         try:
             with self._sync_lock:
                 self._adopt(self._store.run("breaker_trip", (self._key,), (1, self._ttl)))
@@ -261,6 +278,7 @@ class SharedCircuitBreaker(CircuitBreaker):
 
     def reset(self, now: float | None = None) -> None:
         """Close the breaker in every process and clear the fleet's counts."""
+        self._outbox.clear()
         try:
             reply = self._store.run("breaker_reset", (self._key,), (self._ttl,))
         except StoreDown:

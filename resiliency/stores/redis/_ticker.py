@@ -39,30 +39,36 @@ class Ticker:
                 self._thread.start()
 
     def remove(self, syncer: Syncer) -> None:
-        """Stop syncing ``syncer``; the thread stops when none is left."""
+        """Sync ``syncer`` one last time and stop syncing it; the thread stops when none is left."""
         with self._lock:
             self._syncers = [s for s in self._syncers if s is not syncer]
-            if self._syncers:
-                return
-        self.stop()
+            left = bool(self._syncers)
+        self._round((syncer,))
+        if not left:
+            self.stop()
 
     def stop(self) -> None:
-        """Stop the thread (it finishes its current round first) and forget every object."""
+        """Stop the thread, sync every object one last time (what it counted goes out), forget them."""
         with self._lock:
             thread, self._thread = self._thread, None
-            self._syncers = []
+            syncers, self._syncers = tuple(self._syncers), []
             self._stop.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+        self._round(syncers)
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.wait(self.interval):
             with self._lock:
                 syncers = tuple(self._syncers)
-            for syncer in syncers:
-                try:
-                    syncer.sync()
-                except StoreDown:
-                    pass  # the store noted the outage; try again next round
-                except Exception:
-                    logger.exception("resiliency store sync of %r failed", syncer)
+            self._round(syncers)
+
+    @staticmethod
+    def _round(syncers: tuple[Syncer, ...]) -> None:
+        for syncer in syncers:
+            try:
+                syncer.sync()
+            except StoreDown:
+                pass  # the store noted the outage; try again next round
+            except Exception:
+                logger.exception("resiliency store sync of %r failed", syncer)
