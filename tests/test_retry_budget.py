@@ -150,3 +150,52 @@ def test_a_shared_budget_counts_the_fleet(stores: Any) -> None:
 def test_a_shared_budget_needs_a_name(stores: Any) -> None:
     with pytest.raises(ValueError, match="needs a name"):
         RetryBudget(store=stores())
+
+
+def _hedged_group(budget: RetryBudget, registry: Registry, log: list[str]) -> Any:
+    from resiliency import FailoverGroup, PolicyConfig, provider
+
+    group = FailoverGroup(
+        "hedged", policy=PolicyConfig(default=RetryPolicy(max_attempts=1, budget=budget)), registry=registry
+    )
+    release = anyio.Event()
+
+    @provider("slow", op="op", group=group)
+    async def slow() -> str:
+        log.append("slow started")
+        # Timers of one event loop fire in deadline order: the 1 ms hedge timer always
+        # comes before this 50 ms one.
+        with anyio.move_on_after(0.05):
+            await release.wait()
+        log.append("slow failed")
+        raise ConnectionError("slow")
+
+    @provider("fast", op="op", group=group, priority=1)
+    async def fast() -> str:
+        log.append("fast started")
+        release.set()
+        return "fast"
+
+    return group.with_options(hedge_delay=0.001)
+
+
+@pytest.mark.anyio
+async def test_a_hedge_spends_from_the_budget() -> None:
+    registry = Registry()
+    log: list[str] = []
+    budget = RetryBudget("hedges", ratio=1.0, min_per_second=10.0, window=10.0, registry=registry)
+    assert await _hedged_group(budget, registry, log).execute_any("op") == "fast"
+    assert log[:2] == ["slow started", "fast started"]  # hedged while slow still ran
+    assert budget.metrics().withdrawals == 1
+
+
+@pytest.mark.anyio
+async def test_no_hedge_without_budget_the_next_provider_waits_its_turn() -> None:
+    registry = Registry()
+    events: list[Any] = []
+    registry.subscribe(events.append)
+    log: list[str] = []
+    budget = RetryBudget("hedges", ratio=0.1, min_per_second=0.0, window=10.0, registry=registry)
+    assert await _hedged_group(budget, registry, log).execute_any("op") == "fast"
+    assert log == ["slow started", "slow failed", "fast started"]  # failed over, not hedged
+    assert [type(e) for e in events if isinstance(e, RetryBudgetExhausted)] == [RetryBudgetExhausted]

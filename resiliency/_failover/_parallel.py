@@ -74,6 +74,12 @@ async def _race_one(
         scope.cancel()
 
 
+def hedge_allowed(binding: Binding) -> bool:
+    """Whether a hedge may start ``binding`` now: its retry policy's budget pays for it."""
+    budget = binding.policy.budget
+    return budget is None or bool(budget.try_withdraw())
+
+
 async def _hedge_wait(clock: Clock | None, delay: float, done: anyio.Event) -> None:
     """Wait until ``done`` is set or ``delay`` seconds pass on ``clock``."""
     clock = clock or get_clock()
@@ -117,6 +123,8 @@ async def any_async(
             tg.start_soon(_race_one, race, binding, args, kwargs, attempts, tg.cancel_scope, done)
             if done is not None and hedge_delay is not None:
                 await _hedge_wait(clock, hedge_delay, done)
+                if not done.is_set() and not race.won and not hedge_allowed(plan[index + 1]):
+                    await done.wait()  # no budget for a hedge: fail over as sequential does
     if race.won:
         return race.value
     failure, pending = all_failed(notifier, ring, op, attempts, started, args, kwargs, skipped, clock)

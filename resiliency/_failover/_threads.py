@@ -24,7 +24,7 @@ from .._errors import ProviderAttemptError
 from .._outcome import Failure
 from ._binding import Abandoned, Binding
 from ._hooks import Notifier, discard
-from ._parallel import collect_outcomes, skipped_outcome
+from ._parallel import collect_outcomes, hedge_allowed, skipped_outcome
 from ._sequential import all_failed, deadline_passed, start_time
 from ._stats import Outcome
 
@@ -161,6 +161,12 @@ def any_sync(
         submitted += 1
         if hedge_delay and index < last:
             race.hedge_wait(index, hedge_delay, clock)
+            with race.cond:
+                hedging = not (race.done[index] or race.decided)
+            if hedging and not hedge_allowed(plan[index + 1]):
+                with race.cond:  # no budget for a hedge: fail over as sequential does
+                    while not (race.done[index] or race.decided):
+                        race.cond.wait()
     with race.cond:
         while not race.won and race.finished < submitted:
             race.cond.wait()
