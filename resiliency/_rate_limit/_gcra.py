@@ -197,7 +197,7 @@ class SharedRateLimiter(RateLimiter):
         except BaseException:
             self._give_back(refunds)
             raise
-        return self._verdict(int(reply[0]))
+        return self._verdict(int(reply))  # one caller: the script answers an integer
 
     def _settle(self, used: bool) -> None:
         """After a reserved wait: count the call, or give the token back with the next call."""
@@ -210,11 +210,11 @@ class SharedRateLimiter(RateLimiter):
     async def _send(self, limits: list[bytes]) -> list[int]:
         refunds = self._take_refunds()
         try:
-            reply: list[int] = await self._store.arun("limiter_acquire", self._key, (*self._args, refunds, *limits))
+            reply = await self._store.arun("limiter_acquire", self._key, (*self._args, refunds, *limits))
         except BaseException:
             self._give_back(refunds)
             raise
-        return reply
+        return [reply] if len(limits) == 1 else list(reply)
 
     async def _adecide(self, clock: Clock) -> Any:
         """Async ``_decide``: the acquire joins the next coalesced script call."""

@@ -5,7 +5,8 @@
 -- A caller is let through at once when TAT' - burst*T <= now (TAT' = max(TAT, now) + T);
 -- within its max_wait it is let through after that wait (reserved: TAT moves on);
 -- otherwise it is refused and TAT stays.
--- Returns one integer per caller: the wait in us (>= 0), or -1 - retry_after_us.
+-- Returns one integer per caller: the wait in us (>= 0), or -1 - retry_after_us; a
+-- single caller gets the integer itself (a list reply costs redis-py more to read).
 local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -31,5 +32,8 @@ if tat > now then
   redis.call('SET', key, string.format('%.3f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
 else
   redis.call('DEL', key)
+end
+if #out == 1 then
+  return out[1]
 end
 return out
