@@ -74,7 +74,7 @@ class SharedCircuitBreaker(CircuitBreaker):
         self._gen = -1  # the fleet generation this core is in step with (-1: none yet)
         self._round = 0  # the half-open round our probes were let through in
         self._flushed = (0, 0)  # our successes and failures the store already has
-        self._adopting = False
+        self._adopting = 0  # the thread adopting the fleet's state (its changes are not trips)
         self._outbox: list[tuple[str, tuple[int, ...]]] = []  # trips and probe outcomes to send
         self._down = False  # the last sync failed
         self._fleet_seen: tuple[int, int] | None = None  # the fleet's counts at our last sync
@@ -112,7 +112,7 @@ class SharedCircuitBreaker(CircuitBreaker):
                     self._adopt(reply, force=True)
                     known = self._gen
             st, gen = int(reply[0]), int(reply[1])
-            if st == 0 and gen == known and self._state is _OPEN and not self._adopting:
+            if st == 0 and gen == known and self._state is _OPEN:
                 # Tripped here while the store was down: tell the fleet now.
                 reply = self._store.run("breaker_trip", (self._key,), (1 if self._forced else 0, self._ttl))
             elif st == 0 and gen == known:
@@ -134,11 +134,11 @@ class SharedCircuitBreaker(CircuitBreaker):
             if self._state is _CLOSED:
                 transition = self._open(self._now())
         if transition is not None:
-            self._adopting = True
+            self._adopting = threading.get_ident()
             try:
                 self._notify(transition)
             finally:
-                self._adopting = False
+                self._adopting = 0
 
     def _replay(self, total_s: int, total_f: int, ds: int, df: int) -> None:
         """Record into this core the calls other processes made since the last sync."""
@@ -190,17 +190,17 @@ class SharedCircuitBreaker(CircuitBreaker):
                 elif self._state is _OPEN:
                     self._opened_at = now - self._policy.reset_timeout
         if transition is not None:
-            self._adopting = True
+            self._adopting = threading.get_ident()
             try:
                 self._notify(transition)
             finally:
-                self._adopting = False
+                self._adopting = 0
 
     # -- the decisions that need the fleet ---------------------------------------------
 
     def _notify(self, transition: Transition) -> None:
         CircuitBreaker._notify(self, transition)
-        if self._adopting or transition[1] is not _OPEN or transition[0] is not _CLOSED:
+        if self._adopting == threading.get_ident() or transition[1] is not _OPEN or transition[0] is not _CLOSED:
             return
         # This core tripped: the store's thread tells the fleet at its next sync, so the
         # call path never waits on Redis for it.
@@ -265,16 +265,16 @@ class SharedCircuitBreaker(CircuitBreaker):
 
     def force_open(self, now: float | None = None) -> None:
         """Open the breaker in every process and hold it open until ``reset()``."""
-        self._adopting = True  # published below, at once: not through the outbox
-        try:
-            CircuitBreaker.force_open(self, now)
-        finally:
-            self._adopting = False
-        try:
-            with self._sync_lock:
+        with self._sync_lock:
+            self._adopting = threading.get_ident()  # published below, at once: not through the outbox
+            try:
+                CircuitBreaker.force_open(self, now)
+            finally:
+                self._adopting = 0
+            try:
                 self._adopt(self._store.run("breaker_trip", (self._key,), (1, self._ttl)))
-        except StoreDown:
-            pass
+            except StoreDown:
+                pass
 
     def reset(self, now: float | None = None) -> None:
         """Close the breaker in every process and clear the fleet's counts."""
