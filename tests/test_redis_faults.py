@@ -195,3 +195,31 @@ def test_a_restart_mid_run_loses_the_open_state_only_as_a_fresh_server_would(fle
     finally:
         other.close()
         other.client.close()
+
+
+@pytest.mark.parametrize(("mode", "state"), [("fail_open", CircuitState.CLOSED), ("fail_closed", CircuitState.OPEN)])
+def test_a_process_starting_while_redis_is_down(redis_fresh: RedisServer, mode: str, state: CircuitState) -> None:
+    redis_fresh.kill()
+    store = RedisStore(fast_client(redis_fresh), on_error=mode)  # type: ignore[arg-type]
+    try:
+        breaker = CircuitBreaker("starting", store=store, registry=Registry())
+        assert breaker.state is state
+        assert not store.available
+    finally:
+        store.close()
+        store.client.close()
+
+
+def test_any_redis_error_is_an_outage_not_a_raw_error(redis_fresh: RedisServer) -> None:
+    """An out-of-memory server answers every write with an error: fail open on it."""
+    client = fast_client(redis_fresh)
+    client.config_set("maxmemory", "1")  # nothing can be written any more
+    store = RedisStore(client)
+    try:
+        limiter = RateLimiter("oom", rate=1, period=3600, store=store, registry=Registry())
+        assert limiter.try_acquire()  # decided on the local bucket
+        assert not store.available
+    finally:
+        client.config_set("maxmemory", "0")
+        store.close()
+        client.close()

@@ -37,17 +37,11 @@ __all__ = ["RedisStore"]
 
 logger = logging.getLogger("resiliency")
 
-_OUTAGES = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    redis.exceptions.BusyLoadingError,
-    redis.exceptions.ClusterError,
-    redis.exceptions.ReadOnlyError,
-    redis.exceptions.TryAgainError,
-    redis.exceptions.MasterDownError,
-    OSError,
-)
-"""Errors that mean "Redis cannot be reached right now", not a bug in a script."""
+_OUTAGES = (redis.exceptions.RedisError, OSError)
+"""Errors that make the store unavailable: connection loss, timeouts, a loading, read-only
+or out-of-memory server, a cluster that is down. Any redis-py error counts, so that no
+raw redis-py error reaches a caller unless ``on_error="raise"``; each outage is logged
+with its error, so a bug in a script shows in the logs."""
 
 _SYNC_CLIENTS = (redis.Redis, redis.cluster.RedisCluster)
 _ASYNC_CLIENTS = (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)
