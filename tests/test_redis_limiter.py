@@ -154,3 +154,48 @@ async def test_a_cancelled_waiter_gives_its_token_back(store: RedisStore, anyio_
     seconds, micros = client.time()
     tat = float(client.get(store.key("rl", "cancel")))
     assert (tat - (seconds * 1e6 + micros)) / 1e6 == pytest.approx(3600, abs=5)  # not 7,200
+
+
+@pytest.mark.anyio
+async def test_cancelled_coalesced_acquires_give_their_tokens_back(store: RedisStore, anyio_backend: str) -> None:
+    """Tasks cancelled at any point of a coalesced acquire never cost the fleet a token."""
+    import random
+
+    rng = random.Random(12)
+    limiter = RateLimiter("storm", rate=60, period=3600, store=store, registry=Registry())
+    ran = 0
+
+    @limiter
+    async def call() -> None:
+        nonlocal ran
+        ran += 1
+
+    async def one(delay: float) -> None:
+        with anyio.move_on_after(delay):
+            try:
+                await call()
+            except RateLimitedError:
+                pass
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(100):
+            tg.start_soon(one, rng.choice([0.0, 0.0005, 0.001, 0.002, 1.0]))
+    left = sum(limiter.try_acquire() for _ in range(100))  # refunds go with the first
+    assert ran + left == 60
+
+
+def test_one_limiter_serves_one_event_loop_after_another(store: RedisStore) -> None:
+    limiter = RateLimiter("loops", rate=6, period=3600, store=store, registry=Registry())
+
+    @limiter
+    async def call() -> None:
+        return None
+
+    async def two() -> None:
+        for _ in range(2):
+            await call()
+
+    for backend in ("asyncio", "trio", "asyncio"):
+        anyio.run(two, backend=backend)
+    with pytest.raises(RateLimitedError):
+        anyio.run(two, backend="trio")

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from .._clock import Clock, get_clock
 from .._engine import AsyncLayer
@@ -149,7 +150,7 @@ class SharedRateLimiter(RateLimiter):
         self._key = (store.key("rl", self.name).encode(),)
         self._args = (repr(p.period / p.rate * 1e6).encode(), str(p.burst).encode())
         self._refunds = 0
-        self._coalescers: dict[int, Coalescer] = {}
+        self._coalescers: dict[int, tuple[object, Coalescer]] = {}
         store.attach(None, self.registry)
 
     def _take_refunds(self) -> Any:
@@ -218,10 +219,13 @@ class SharedRateLimiter(RateLimiter):
 
     async def _adecide(self, clock: Clock) -> Any:
         """Async ``_decide``: the acquire joins the next coalesced script call."""
-        ident = threading.get_ident()  # one event loop per thread at a time
-        coalescer = self._coalescers.get(ident)
-        if coalescer is None:
-            coalescer = self._coalescers.setdefault(ident, Coalescer(self._send, self._give_back))
+        # One coalescer per event loop: keyed by thread (one loop runs per thread at a
+        # time) and replaced when that thread runs a new loop.
+        ident, token = threading.get_ident(), anyio.lowlevel.current_token()
+        entry = self._coalescers.get(ident)
+        if entry is None or entry[0] != token:
+            entry = self._coalescers[ident] = (token, Coalescer(self._send, self._give_back))
+        coalescer = entry[1]
         try:
             reply = await coalescer.acquire(_micros(self._max_wait(True)))
         except StoreDown:
