@@ -265,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     transport_rows = transport_overhead(calls)
     batch_rows = batch_overhead(_noop, items, 1 if args.smoke else 7)
     yield_rows = batch_overhead(_yield_once, items, 1 if args.smoke else 7)
-    lines = ["# HTTP and batch benchmarks", "", *environment("python benchmarks/http_transport.py" + " --smoke" * args.smoke)]
+    lines = [
+        "# HTTP and batch benchmarks",
+        "",
+        *environment("python benchmarks/http_transport.py" + " --smoke" * args.smoke),
+    ]
     if args.smoke:
         lines.append("- SMOKE RUN: tiny loops, the numbers mean nothing")
     lines += [

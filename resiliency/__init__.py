@@ -43,7 +43,12 @@ from ._events import FailoverStarted as FailoverStarted
 from ._events import ProviderFailed as ProviderFailed
 from ._events import ProviderSucceeded as ProviderSucceeded
 from ._events import RateLimited as RateLimited
+
+# Shared state (resiliency.stores): the retry budget and the store events.
+from ._events import RetryBudgetExhausted as RetryBudgetExhausted
 from ._events import RetryScheduled as RetryScheduled
+from ._events import StoreRecovered as StoreRecovered
+from ._events import StoreUnavailable as StoreUnavailable
 from ._events import TimeoutOccurred as TimeoutOccurred
 from ._failover import CallableProvider as CallableProvider
 from ._failover import ErrorSummary as ErrorSummary
@@ -72,6 +77,8 @@ from ._resilient import execute as execute
 from ._resilient import resilient as resilient
 from ._retry import RetryResult as RetryResult
 from ._retry import retry as retry
+from ._retry_budget import RetryBudget as RetryBudget
+from ._retry_budget import RetryBudgetMetrics as RetryBudgetMetrics
 from ._retry_policy import RetryPolicy as RetryPolicy
 from ._retrying import Attempt as Attempt
 from ._retrying import Retrying as Retrying
@@ -129,10 +136,15 @@ __all__ = [
     "ResiliencePolicy",
     "ResiliencyError",
     "ResiliencyTimeoutError",
+    "RetryBudget",
+    "RetryBudgetExhausted",
+    "RetryBudgetMetrics",
     "RetryPolicy",
     "RetryResult",
     "RetryScheduled",
     "Retrying",
+    "StoreRecovered",
+    "StoreUnavailable",
     "SystemClock",
     "TimeoutOccurred",
     "TimeoutPolicy",

@@ -25,7 +25,10 @@ __all__ = [
     "ProviderFailed",
     "ProviderSucceeded",
     "RateLimited",
+    "RetryBudgetExhausted",
     "RetryScheduled",
+    "StoreRecovered",
+    "StoreUnavailable",
     "TimeoutOccurred",
 ]
 
@@ -169,3 +172,30 @@ class AllProvidersFailed(Event):
 
     op: str
     attempts: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBudgetExhausted(Event):
+    """A retry was refused by retry budget ``name``: the error was raised at once.
+
+    Attributes:
+        attempt: the attempt that failed and was not retried (1-based).
+        error: its exception (None when a result asked for the retry).
+    """
+
+    attempt: int
+    error: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreUnavailable(Event):
+    """A shared store (``name``: its description) could not be reached; ``error`` says why."""
+
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRecovered(Event):
+    """A shared store (``name``: its description) answers again after ``downtime`` seconds."""
+
+    downtime: float

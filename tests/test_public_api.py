@@ -13,7 +13,13 @@ import resiliency
 import resiliency.testing
 from resiliency import ResiliencyError
 
-PUBLIC_MODULES = ["resiliency", "resiliency.testing"]
+PUBLIC_MODULES = [
+    "resiliency",
+    "resiliency.testing",
+    "resiliency.stores",
+    "resiliency.stores.memory",
+    "resiliency.stores.redis",
+]
 
 
 def public_names(module: types.ModuleType) -> set[str]:

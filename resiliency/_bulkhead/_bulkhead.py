@@ -23,6 +23,7 @@ from .._events import BulkheadAdmitted, BulkheadRejected
 from .._holds import chain, leaves_work, mark_leaves_work
 from .._outcome import Failure
 from .._registry import Registry, default_registry
+from .._store import Store, check_store, shared_store
 from .._validate import message
 from ._core import QUEUED, AsyncWaiter, Slot, Slots, SyncWaiter
 from ._policy import BulkheadMetrics, BulkheadPolicy
@@ -94,6 +95,9 @@ class Bulkhead(Strategy):
         clock: the ``Clock`` that times waits (default: the process clock, per call).
         registry: where a named bulkhead is recorded and events go (default
             ``resiliency.registry``).
+        store: makes ``max_concurrent`` hold across every process on the store, with
+            slots as leases (``resiliency.stores``; default: the registry's ``store``
+            for a named bulkhead, else local). A shared bulkhead needs a name.
 
     Raises:
         TypeError, ValueError: a bad field, name or policy; ``ValueError`` also when
@@ -102,6 +106,17 @@ class Bulkhead(Strategy):
 
     __slots__ = ("_clock", "_core", "_policy", "label", "name", "registry")
     kind = "bulkhead"
+
+    def __new__(cls, name: str | None = None, *, store: Any = None, registry: Registry | None = None, **_: Any) -> Any:
+        # A bulkhead on a shared store is a SharedBulkhead (fleet slots as leases).
+        table = registry if isinstance(registry, Registry) else default_registry
+        target = cls
+        if cls is Bulkhead and (store if store is not None else table.store if name else None) is not None:
+            from ._shared import SharedBulkhead
+
+            if shared_store(check_store(store), table, name is not None) is not None:
+                target = SharedBulkhead
+        return super().__new__(target)
 
     def __init__(
         self,
@@ -113,6 +128,7 @@ class Bulkhead(Strategy):
         policy: BulkheadPolicy | None = None,
         clock: Clock | None = None,
         registry: Registry | None = None,
+        store: Store | None = None,
     ) -> None:
         self.name = check_name(name)
         self.label = self.name
@@ -126,6 +142,13 @@ class Bulkhead(Strategy):
         self._core = Slots(self._policy)
         if name is not None:
             self.registry.add("bulkhead", name, self, self._policy)
+        shared = shared_store(check_store(store), self.registry, name is not None)
+        if shared is not None:
+            self._share(shared)
+
+    def _share(self, store: Store) -> None:
+        """Share the slots through ``store`` (``SharedBulkhead`` does; see ``_shared``)."""
+        raise TypeError(f"{type(self).__name__} cannot share its state through a store (got store={store!r})")
 
     @property
     def policy(self) -> BulkheadPolicy:

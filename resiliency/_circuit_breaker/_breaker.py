@@ -26,6 +26,7 @@ from .._errors import CircuitOpenError
 from .._events import CallIgnored, CallRecorded, CallRejected, CircuitStateChanged
 from .._outcome import Failure
 from .._registry import Registry, default_registry
+from .._store import Store, check_store, shared_store
 from .._validate import message
 from ._decorator import CircuitBreakerFields, check_name, resolve_policy
 from ._metrics import _CLOSED, CircuitBreakerMetrics, CircuitState, metrics_from
@@ -65,6 +66,9 @@ class CircuitBreaker(BreakerCore, Strategy):
         critical: whether the service cannot work while this breaker is open: an open
             critical breaker makes ``registry.health()`` "unhealthy", any other open
             breaker only "degraded" (default False).
+        store: shares the breaker's state and counts with every process on the store
+            (``resiliency.stores``; default: the registry's ``store`` for a named
+            breaker, else local state). A shared breaker needs a name.
         **fields: ``CircuitBreakerPolicy`` fields; beside ``policy=`` they override it.
 
     Raises:
@@ -78,6 +82,17 @@ class CircuitBreaker(BreakerCore, Strategy):
     __slots__ = ("_clock", "_flags", "label", "last_failure", "registry")
     kind = "circuit_breaker"
 
+    def __new__(cls, name: str | None = None, *, store: Any = None, registry: Registry | None = None, **_: Any) -> Any:
+        # A breaker on a shared store is a SharedCircuitBreaker (same decisions, synced).
+        table = registry if isinstance(registry, Registry) else default_registry
+        target = cls
+        if cls is CircuitBreaker and (store if store is not None else table.store if name else None) is not None:
+            from ._shared import SharedCircuitBreaker
+
+            if shared_store(check_store(store), table, name is not None) is not None:
+                target = SharedCircuitBreaker
+        return super().__new__(target)
+
     def __init__(
         self,
         name: str | None = None,
@@ -86,6 +101,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         clock: Clock | None = None,
         registry: Registry | None = None,
         critical: bool = False,
+        store: Store | None = None,
         **fields: Unpack[CircuitBreakerFields],
     ) -> None:
         checked = check_name(name)
@@ -104,6 +120,13 @@ class CircuitBreaker(BreakerCore, Strategy):
         self.registry = registry if registry is not None else default_registry
         if checked is not None:
             self.registry.add("breaker", checked, self, resolved)
+        shared = shared_store(check_store(store), self.registry, checked is not None)
+        if shared is not None:
+            self._share(shared)
+
+    def _share(self, store: Store) -> None:
+        """Share state through ``store`` (``SharedCircuitBreaker`` does; see ``_shared``)."""
+        raise TypeError(f"{type(self).__name__} cannot share its state through a store (got store={store!r})")
 
     # -- the public face -------------------------------------------------------------
 
