@@ -23,7 +23,7 @@ logger = logging.getLogger("resiliency")
 T = TypeVar("T")
 Listener = Callable[[Event], object]
 
-_KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy")
+_KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy", "pool")
 
 
 class Registry:
@@ -95,6 +95,10 @@ class Registry:
     def group(self, name: str) -> Any:
         """Return the failover group called ``name`` (``KeyError`` naming the known ones)."""
         return self._find("group", name)
+
+    def pool(self, name: str) -> Any:
+        """Return the endpoint pool called ``name`` (``KeyError`` naming the known ones)."""
+        return self._find("pool", name)
 
     def policy(self, name: str) -> Any:
         """Return the policy registered as ``name`` (``KeyError`` naming the known ones)."""

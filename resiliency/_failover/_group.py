@@ -7,6 +7,9 @@ stats and events are ``FailoverGroupView``'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .._clock import Clock
 from .._registry import Registry, default_registry
 from .._validate import message
@@ -60,9 +63,15 @@ class FailoverGroup(FailoverGroupView):
         """The registry the group is recorded in."""
         return self._core.registry
 
-    def register(self, *instances: object) -> None:
+    def register(
+        self, *instances: object, name: str | None = None, op: str | None = None, fn: Callable[..., Any] | None = None
+    ) -> None:
         """Register provider objects: instances with ``@provider`` methods,
         ``provider_from_callable`` objects or ``@provider`` functions.
+
+        An endpoint pool joins as one provider: ``register(pool, name=..., op=...,
+        fn=...)`` makes a call of ``op`` run ``fn(endpoint, *args, **kwargs)`` through
+        the pool (its strategy, health and failover across endpoints).
 
         Raises:
             TypeError: an object with no ``@provider`` method, or a class instead of an
@@ -72,6 +81,8 @@ class FailoverGroup(FailoverGroupView):
         """
         if not instances:
             raise TypeError("register() needs at least one provider object")
+        if fn is not None or op is not None:
+            instances = tuple(_as_provider(obj, name, op, fn) for obj in instances)
         for obj in instances:
             if isinstance(obj, type):
                 raise TypeError(
@@ -93,3 +104,13 @@ class FailoverGroup(FailoverGroupView):
 
     def _add_targets(self, targets: list[Target], obj: object) -> None:
         self._core.add(targets)
+
+
+def _as_provider(obj: object, name: str | None, op: str | None, fn: Callable[..., Any] | None) -> object:
+    """Adapt an object offering ``as_provider`` (an ``EndpointPool``) with ``op=`` and ``fn=``."""
+    adapt = getattr(obj, "as_provider", None)
+    if adapt is None or isinstance(obj, type):
+        raise TypeError(f"register(..., op=, fn=) takes endpoint pools (got {obj!r})")
+    if op is None or fn is None:
+        raise TypeError(message("op and fn", "both given to register an endpoint pool", (op, fn)))
+    return adapt(name, op=op, fn=fn)
