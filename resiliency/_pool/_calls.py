@@ -103,19 +103,20 @@ def make_binding(core: GroupCore, member: Member, op: str, is_async: bool) -> Bi
 class PoolPlan:
     """The endpoints of one call, in the order the failover mode reaches them.
 
-    Item 0 is the strategy's choice (``pick``); each later item is its failover choice
-    among the endpoints not tried yet (``pick_next``), made when the mode asks for it.
-    Once every usable endpoint was tried (``attempts`` larger than the pool), the round
-    starts again.
+    Item 0 is the strategy's choice (``pick``) in the best priority tier; each later
+    item is its failover choice among the tier's endpoints not tried yet
+    (``pick_next``), made when the mode asks for it; an exhausted tier hands over to the
+    next one. Once every usable endpoint was tried (``attempts`` larger than the pool),
+    the round starts again.
     """
 
-    __slots__ = ("_core", "_is_async", "_key", "_members", "_op", "_picked", "_size", "_strategy", "_tried")
+    __slots__ = ("_core", "_is_async", "_key", "_level", "_op", "_picked", "_size", "_strategy", "_tiers", "_tried")
 
     def __init__(
         self,
         core: GroupCore,
         strategy: Strategy,
-        members: tuple[Member, ...],
+        tiers: tuple[tuple[Member, ...], ...],
         key: Any,
         op: str,
         is_async: bool,
@@ -123,7 +124,8 @@ class PoolPlan:
     ) -> None:
         self._core = core
         self._strategy = strategy
-        self._members = members
+        self._tiers = tiers
+        self._level = 0
         self._key = key
         self._op = op
         self._is_async = is_async
@@ -135,13 +137,14 @@ class PoolPlan:
         return self._size
 
     def _extend(self) -> None:
-        members, tried = self._members, self._tried
+        tried = self._tried
         if not self._picked:
-            member = self._strategy.pick(members, self._key)
+            member = self._strategy.pick(self._tiers[0], self._key)
         else:
-            if len(tried) >= len(members):
+            if len(tried) >= len(self._tiers[self._level]):  # this tier is exhausted
                 tried.clear()
-            member = self._strategy.pick_next(members, self._key, tried)
+                self._level = (self._level + 1) % len(self._tiers)
+            member = self._strategy.pick_next(self._tiers[self._level], self._key, tried)
         tried.add(member)
         self._picked.append(make_binding(self._core, member, self._op, self._is_async))
 

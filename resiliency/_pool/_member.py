@@ -104,6 +104,8 @@ class Snapshot:
     Attributes:
         members: every member, in registration order.
         usable: the usable members of the lowest priority tier that has any.
+        tiers: every usable member, grouped by priority, lowest first (``tiers[0]``
+            is ``usable``); failover goes on to the next tier once one is exhausted.
         endpoints: ``usable``'s endpoints (what a custom strategy is given).
         by_id: member by endpoint id.
         recheck_at: the earliest time an ejected endpoint's breaker lets a probe
@@ -113,6 +115,7 @@ class Snapshot:
 
     members: tuple[Member, ...]
     usable: tuple[Member, ...]
+    tiers: tuple[tuple[Member, ...], ...]
     endpoints: tuple[Endpoint, ...]
     by_id: dict[str, Member]
     recheck_at: float | None
@@ -134,13 +137,13 @@ def build_snapshot(members: tuple[Member, ...], version: int, now: Callable[[], 
                 recheck = until if recheck is None else min(recheck, until)
                 continue
         usable.append(member)
-    if usable:
-        best = min(m.endpoint.priority for m in usable)
-        usable = [m for m in usable if m.endpoint.priority == best]
-    chosen = tuple(usable)
+    levels = sorted({m.endpoint.priority for m in usable})
+    tiers = tuple(tuple(m for m in usable if m.endpoint.priority == level) for level in levels)
+    chosen = tiers[0] if tiers else ()
     return Snapshot(
         members=members,
         usable=chosen,
+        tiers=tiers,
         endpoints=tuple(m.endpoint for m in chosen),
         by_id={m.endpoint.id: m for m in members},
         recheck_at=None if recheck is None or math.isinf(recheck) else recheck,

@@ -27,7 +27,7 @@ from .._failover._provider import CallableProvider, provider_from_callable
 from .._registry import Registry, default_registry
 from .._validate import check_count, check_duration, message
 from ._background import run_background
-from ._calls import CallView, PoolPlan
+from ._calls import ONE_ATTEMPT, CallView, PoolPlan
 from ._discovery import Discovery
 from ._endpoint import (
     Endpoint,
@@ -283,11 +283,12 @@ class EndpointPool:
         return [m.endpoint for m in self._snap.members]
 
     def healthy(self) -> list[Endpoint]:
-        """Return the endpoints selection may choose now (not unhealthy, breaker not open).
+        """Return the usable endpoints (not unhealthy, breaker not open), lowest priority first.
 
-        With SRV priorities, only the lowest priority that has a usable endpoint is in it.
+        ``select`` chooses among those of the lowest priority; ``execute`` fails over to
+        the next priority once those are exhausted.
         """
-        return list(self._current().endpoints)
+        return [m.endpoint for tier in self._current().tiers for m in tier]
 
     # -- selection ---------------------------------------------------------------------
 
@@ -322,8 +323,8 @@ class EndpointPool:
         usable = snap.usable
         if not usable:
             raise self._none_usable(snap)
-        size = len(usable) if attempts is None else check_count("attempts", attempts)
-        return PoolPlan(self._core, self._strategy, usable, key, op, is_async, size)
+        size = sum(map(len, snap.tiers)) if attempts is None else check_count("attempts", attempts)
+        return PoolPlan(self._core, self._strategy, snap.tiers, key, op, is_async, size)
 
     # -- calls -------------------------------------------------------------------------
 
@@ -413,7 +414,9 @@ class EndpointPool:
 
         ``group.register(pool, name=..., op=..., fn=...)`` calls this. An async ``fn``
         makes an async provider (``pool.execute``), a sync one a sync provider
-        (``pool.execute_sync``).
+        (``pool.execute_sync``). Its inline retry policy is one attempt (the pool
+        already fails over across its endpoints); the group's ``per_op`` or
+        ``per_provider`` policy may ask for more.
 
         Args:
             name: the provider's name in the group (default: the pool's name).
@@ -434,7 +437,9 @@ class EndpointPool:
             def run(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
                 return self.execute_sync(fn, *args, **kwargs)
 
-        return provider_from_callable(name or self.name, run, op)
+        # The pool already fails over across its endpoints: one attempt per group call
+        # unless the group's per_op / per_provider policy asks for more.
+        return provider_from_callable(name or self.name, run, op, policy=ONE_ATTEMPT)
 
     # -- health ------------------------------------------------------------------------
 
