@@ -92,7 +92,7 @@ class Random(Strategy):
 
 def _quantize(weights: list[float], cap: int) -> list[int]:
     """Integer weights with the same ratios (scaled to sum to about ``cap`` if needed), gcd-reduced."""
-    if all(w.is_integer() for w in weights) and sum(weights) <= cap:
+    if all(float(w).is_integer() for w in weights) and sum(weights) <= cap:
         ints = [int(w) for w in weights]
     else:
         scale = cap / sum(weights)
