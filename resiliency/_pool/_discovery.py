@@ -111,7 +111,12 @@ class DnsSrvDiscovery:
         Raises:
             dns.exception.DNSException: the query failed (no answer, NXDOMAIN, timeout).
         """
-        answer = await self._resolver().resolve(self.name, "SRV")
+        import dns.asyncbackend
+        import sniffio
+
+        # dnspython caches the first event loop library it sees; name the running one.
+        backend = dns.asyncbackend.get_backend(sniffio.current_async_library())
+        answer = await self._resolver().resolve(self.name, "SRV", backend=backend)
         endpoints: dict[str, Endpoint] = {}
         for record in answer:
             target = record.target.to_text(omit_final_dot=True)
