@@ -10,6 +10,7 @@ The tree::
         ├── RateLimitedError                 RATE_LIMITED
         ├── ProviderAttemptError             PROVIDER_ATTEMPT_FAILED
         ├── NoProviderError                  NO_PROVIDER      (also LookupError)
+        │   └── NoEndpointError              NO_ENDPOINT      (endpoint pools, in _pool)
         └── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
 
 A rejection raises a fresh instance every time; an error from the user's function is
