@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -167,6 +168,11 @@ def test_check_without_health_check_is_the_passive_status(registry: Registry) ->
 # -- in the background ------------------------------------------------------------------
 
 
+def pool_threads() -> set[threading.Thread]:
+    """Live threads, without the test HTTP servers' short-lived request threads."""
+    return {t for t in threading.enumerate() if "process_request" not in t.name}
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -209,16 +215,16 @@ def test_with_pool_runs_checks_on_a_thread_and_stops_it(
     server.status = 503
     check = HttpHealthCheck(interval=0.02, timeout=2.0, unhealthy_threshold=1)
     pool = EndpointPool("thread", [Endpoint("x", server.address)], health_check=check, registry=registry)
+    before = pool_threads()
     with pool:
+        assert len(pool_threads() - before) == 1  # the background thread
         wait_for(lambda: pool.status("x") is U)
         assert pool.check_sync("x") is U  # through the running background thread
         server.status = 200
         wait_for(lambda: pool.status("x") is H)
         pool.register(Endpoint("late", f"127.0.0.1:{closed_port()}"))
         wait_for(lambda: pool.status("late") is U)  # registered while running: probed too
-    probes = server.hits
-    time.sleep(0.1)
-    assert server.hits == probes  # stopped
+    assert pool_threads() - before == set()  # stopped and joined on exit
 
 
 @pytest.mark.anyio
