@@ -81,6 +81,10 @@ def test_pool_bad_arguments(registry: Registry) -> None:
         EndpointPool("p", breaker=5, registry=registry)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="health_check"):
         EndpointPool("p", health_check=object(), registry=registry)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="given twice"):
+        EndpointPool("twice", [Endpoint("a", "h:1"), Endpoint("a", "h:2")], registry=registry)
+    with pytest.raises(TypeError, match="endpoints"):
+        EndpointPool("junk", ["h:1"], registry=registry)  # type: ignore[list-item]
     EndpointPool("p", registry=registry)
     with pytest.raises(ValueError, match="already declared"):
         EndpointPool("p", registry=registry)

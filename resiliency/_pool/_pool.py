@@ -8,6 +8,7 @@ calls run on the failover engine (``_calls``); the background work is ``_backgro
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -128,8 +129,7 @@ class EndpointPool:
         self._snap: Snapshot = build_snapshot((), 0, self._now)
         self._strategy: Strategy = make_strategy(strategy, self._rng, zone, self._member_of)
         self._running: Any = None
-        for endpoint in endpoints:
-            self.register(endpoint)
+        self._register_all(list(endpoints))
         registry.add("pool", name, self)
 
     @property
@@ -159,6 +159,17 @@ class EndpointPool:
         """Rebuild and publish the snapshot (callers hold the lock)."""
         self._version += 1
         self._snap = build_snapshot(tuple(self._members.values()), self._version, self._now)
+
+    def _republish(self) -> None:
+        """Publish the snapshot again with fresh (equal) tuples, so caches keyed on them refresh.
+
+        An answer that changes a status but not who is usable (UNKNOWN to HEALTHY, as
+        1,000 endpoints do at start) costs a copy of the tuples, not a rebuild.
+        """
+        snap = self._snap
+        tiers = tuple(tuple(m for m in tier) for tier in snap.tiers)  # new objects: tuple(t) is t
+        self._version += 1
+        self._snap = dataclasses.replace(snap, usable=tiers[0] if tiers else (), tiers=tiers, version=self._version)
 
     def _current(self) -> Snapshot:
         snap = self._snap
@@ -201,6 +212,20 @@ class EndpointPool:
             return
         self._record(HEALTH, endpoint_id, before, after, "breaker")
         self._emit(lambda: EndpointHealthChanged(self.name, endpoint_id, before, after, "breaker"))
+
+    def _register_all(self, endpoints: list[Endpoint]) -> None:
+        """Register ``endpoints`` with one snapshot rebuild (the constructor's endpoints)."""
+        with self._lock:
+            for endpoint in endpoints:
+                if not isinstance(endpoint, Endpoint):
+                    raise TypeError(message("endpoints", "a list of Endpoint", endpoint))
+                if endpoint.id in self._members:
+                    raise ValueError(f"endpoint {endpoint.id!r} is given twice to pool {self.name!r}")
+                self._members[endpoint.id] = self._new_member(endpoint)
+            self._publish()
+        for endpoint in endpoints:
+            self._record(REGISTERED, endpoint, False)
+            self._emit(lambda e=endpoint: EndpointRegistered(self.name, e, False))  # type: ignore[misc]
 
     def register(self, endpoint: Endpoint) -> None:
         """Add ``endpoint`` to the pool (its status starts ``UNKNOWN``, and usable).
@@ -454,7 +479,10 @@ class EndpointPool:
                 return new
             member.status = new
             if self._members.get(member.endpoint.id) is member:
-                self._publish()
+                if (old is _UNHEALTHY) is (new is _UNHEALTHY):
+                    self._republish()  # same members usable: only the strategies' caches must see it
+                else:
+                    self._publish()
         endpoint_id = member.endpoint.id
         self._record(HEALTH, endpoint_id, old, new, "check")
         self._emit(lambda: EndpointHealthChanged(self.name, endpoint_id, old, new))
