@@ -243,3 +243,39 @@ async def test_many_endpoints_are_probed_spread_over_the_interval(registry: Regi
     first = sorted(moments[:300])
     buckets = {int((t - first[0]) / 0.05) for t in first}
     assert len(buckets) >= 5  # not all at one instant: spread over the 0.5 s interval
+
+
+@pytest.mark.anyio
+async def test_check_all_survives_an_endpoint_leaving_during_the_check(registry: Registry) -> None:
+    pool: EndpointPool
+
+    async def leaves(endpoint: Endpoint) -> HealthStatus:
+        if endpoint.id == "a":
+            pool.deregister("b")
+        await anyio.sleep(0)
+        return H
+
+    pool = EndpointPool(
+        "leaving",
+        [Endpoint("a", "h:1"), Endpoint("b", "h:2")],
+        health_check=CallableHealthCheck(leaves),
+        registry=registry,
+    )
+    assert await pool.check_all() == {"a": H}
+
+
+@pytest.mark.anyio
+async def test_background_work_runs_once_at_a_time(registry: Registry) -> None:
+    pool = EndpointPool(
+        "once",
+        [Endpoint("a", "h:1")],
+        health_check=CallableHealthCheck(lambda e: True, interval=0.02),
+        registry=registry,
+    )
+    async with pool:
+        with pytest.raises(RuntimeError, match="already running"):
+            await pool.__aenter__()
+        with pytest.raises(RuntimeError, match="already running"):
+            pool.__enter__()
+    async with pool:  # and again after it stopped
+        await await_for(lambda: pool.status("a") is H)

@@ -41,7 +41,7 @@ from ._endpoint import (
 from ._health import HealthCheck, next_status
 from ._member import Member, Snapshot, build_snapshot
 from ._stats import DEREGISTERED, HEALTH, REGISTERED, PoolStats, endpoint_stats, pool_events
-from ._strategies import Strategy, make_strategy
+from ._strategies import SelectionStrategy, Strategy, make_strategy
 
 __all__ = ["EndpointPool"]
 
@@ -91,7 +91,7 @@ class EndpointPool:
         name: str,
         endpoints: Iterable[Endpoint] = (),
         *,
-        strategy: Any = "round_robin",
+        strategy: str | SelectionStrategy = "round_robin",
         discovery: Discovery | None = None,
         health_check: HealthCheck | None = None,
         breaker: CircuitBreakerPolicy | None = None,
@@ -506,9 +506,16 @@ class EndpointPool:
     async def check_all(self) -> dict[str, HealthStatus]:
         """Probe every endpoint at once; return each endpoint id's status."""
         members = self._snap.members
+
+        async def check_one(endpoint_id: str) -> None:
+            try:
+                await self.check(endpoint_id)
+            except KeyError:  # deregistered meanwhile
+                pass
+
         async with anyio.create_task_group() as tg:
             for member in members:
-                tg.start_soon(self.check, member.endpoint.id)
+                tg.start_soon(check_one, member.endpoint.id)
         return {m.endpoint.id: self.status(m.endpoint.id) for m in members if m.endpoint.id in self._snap.by_id}
 
     def _blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -591,6 +598,8 @@ class EndpointPool:
     ) -> None:
         """Stop the background work."""
         tg, self._running = self._running, None
+        if tg is None:
+            return
         tg.cancel_scope.cancel()
         await tg.__aexit__(None, None, None)
 
@@ -613,6 +622,8 @@ class EndpointPool:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Stop the background work and its thread."""
+        if not isinstance(self._running, tuple):
+            return
         manager, _, future = self._running
         self._running = None
         future.cancel()
