@@ -33,13 +33,17 @@ from resiliency import Endpoint, EndpointPool, HealthStatus, HttpHealthCheck, Tc
 SERVER = r"""
 import asyncio, sys
 
-ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+KEEP = sys.argv[1] == "keep"
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + (b"" if KEEP else b"Connection: close\r\n") + b"\r\nok"
 
 async def handle(reader, writer):
     try:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(ANSWER)
-        await writer.drain()
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(ANSWER)
+            await writer.drain()
+            if not KEEP:
+                break
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
     finally:
@@ -60,15 +64,17 @@ def counting(kind: type[Any]) -> Any:
     class Counted(kind):  # type: ignore[misc, valid-type]
         probes = 0
 
-        async def probe(self, endpoint: Endpoint) -> HealthStatus:
+        async def _probe(self, endpoint: Endpoint, connections: Any) -> HealthStatus:
             type(self).probes += 1
-            result: HealthStatus = await super().probe(endpoint)
+            result: HealthStatus = await super()._probe(endpoint, connections)
             return result
 
     return Counted
 
 
-async def measure(kind: type[Any], port: int, endpoints: int, interval: float, seconds: float) -> dict[str, Any]:
+async def measure(
+    kind: type[Any], label: str, port: int, endpoints: int, interval: float, seconds: float
+) -> dict[str, Any]:
     check = counting(kind)(interval=interval, timeout=1.0)
     pool = EndpointPool(
         f"bench-{kind.__name__}",
@@ -85,7 +91,7 @@ async def measure(kind: type[Any], port: int, endpoints: int, interval: float, s
     healthy = sum(1 for e in pool.endpoints() if pool.status(e.id) is HealthStatus.HEALTHY)
     wall = wall1 - wall0
     return {
-        "check": kind.__name__,
+        "check": label,
         "probes_per_s": (probes1 - probes0) / wall,
         "cpu_share": (cpu1 - cpu0) / wall,
         "healthy": healthy,
@@ -119,17 +125,22 @@ def main() -> int:
     if args.smoke:
         args.endpoints, args.seconds = 50, 1.5
     env = environment()
-    server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
-        rows = [
-            anyio.run(measure, kind, port, args.endpoints, args.interval, args.seconds, backend=args.backend)
-            for kind in (HttpHealthCheck, TcpHealthCheck)
-        ]
-    finally:
-        server.terminate()
-        server.wait(10)
+    runs = [
+        (HttpHealthCheck, "HTTP, server keeps connections open", "keep"),
+        (HttpHealthCheck, "HTTP, server closes each connection", "close"),
+        (TcpHealthCheck, "TCP connect", "close"),
+    ]
+    rows = []
+    for kind, label, mode in runs:
+        server = subprocess.Popen([sys.executable, "-c", SERVER, mode], stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline())
+            params = (kind, label, port, args.endpoints, args.interval, args.seconds)
+            rows.append(anyio.run(measure, *params, backend=args.backend))
+        finally:
+            server.terminate()
+            server.wait(10)
     print("| | |\n|---|---|")
     for key, value in env:
         print(f"| {key} | {value} |")

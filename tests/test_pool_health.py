@@ -279,3 +279,67 @@ async def test_background_work_runs_once_at_a_time(registry: Registry) -> None:
             pool.__enter__()
     async with pool:  # and again after it stopped
         await await_for(lambda: pool.status("a") is H)
+
+
+# -- kept-alive connections -------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_background_http_checks_keep_the_connection_open(
+    anyio_backend: str, registry: Registry, health_servers: Callable[..., list[HealthServer]]
+) -> None:
+    (server,) = health_servers(1, keep_alive=True)
+    check = HttpHealthCheck(interval=0.01, timeout=2.0)
+    pool = EndpointPool("ka", [Endpoint("k", server.address)], health_check=check, registry=registry)
+    async with pool:
+        await await_for(lambda: server.hits >= 8)
+    assert pool.status("k") is H
+    if anyio_backend == "asyncio":
+        assert server.connections == 1  # one connection for every probe
+    else:
+        assert server.connections >= 8  # trio: a connection per probe (anyio sockets)
+
+
+@pytest.mark.anyio
+async def test_a_kept_connection_the_server_dropped_is_replaced_within_the_probe(
+    registry: Registry, health_servers: Callable[..., list[HealthServer]]
+) -> None:
+    (server,) = health_servers(1, keep_alive=True, drop_every=2)
+    check = HttpHealthCheck(interval=0.01, timeout=2.0, unhealthy_threshold=1)
+    pool = EndpointPool("drop", [Endpoint("d", server.address)], health_check=check, registry=registry)
+    async with pool:
+        await await_for(lambda: server.hits >= 10)
+    assert server.connections >= 4
+    flips = [e.new for e in pool.events() if isinstance(e, EndpointHealthChanged)]
+    assert flips == [H]  # never unhealthy: a dropped connection is not a failed probe
+
+
+@pytest.mark.anyio
+async def test_check_opens_a_connection_per_probe(
+    registry: Registry, health_servers: Callable[..., list[HealthServer]]
+) -> None:
+    (server,) = health_servers(1, keep_alive=True)
+    pool = EndpointPool(
+        "one", [Endpoint("o", server.address)], health_check=HttpHealthCheck(timeout=2.0), registry=registry
+    )
+    for _ in range(3):
+        assert await pool.check("o") is H
+    assert server.connections == 3  # nothing is left open outside the background loop
+
+
+def test_kept_connections_follow_the_endpoint_address() -> None:
+    from resiliency._pool._probes import Connections
+
+    connections = Connections()
+    first, peer = socket.socketpair()
+    connections.give("a", "10.0.0.1:80", first)
+    assert connections.take("a", "10.0.0.2:80") is None  # the endpoint moved: closed, not reused
+    assert first.fileno() == -1
+    second, peer2 = socket.socketpair()
+    connections.give("a", "10.0.0.1:80", second)
+    assert connections.take("a", "10.0.0.1:80") is second
+    connections.give("a", "10.0.0.1:80", second)
+    connections.close()
+    assert second.fileno() == -1
+    for s in (peer, peer2):
+        s.close()

@@ -10,19 +10,13 @@ is ``UNHEALTHY``); ``next_status`` turns the answers into the endpoint's status:
 - an ``UNHEALTHY`` endpoint becomes usable again after ``healthy_threshold`` usable
   answers in a row.
 
-The probes use anyio sockets, so they run on asyncio and trio alike; on asyncio, to an
-IP address, they use the loop's own socket calls (a measured fast path: ~200 us of CPU
-per HTTP probe through anyio's ``connect_tcp`` on the reference machine against ~100 us
-with ``loop.sock_connect``, which matters when 1,000 endpoints are probed every second).
+The socket work (and its asyncio fast path, and kept-alive HTTP connections) is in
+``_probes``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
-import ipaddress
-import socket
 from collections.abc import Callable, Container
 from typing import Any
 
@@ -30,51 +24,11 @@ import anyio
 
 from .._validate import check_callable, check_count, check_duration, check_number, message
 from ._endpoint import Endpoint, HealthStatus, split_address
+from ._probes import Connections, http_status_line, tcp_connect
 
 __all__ = ["CallableHealthCheck", "HealthCheck", "HttpHealthCheck", "TcpHealthCheck", "next_status"]
 
 _HEALTHY, _UNHEALTHY, _UNKNOWN = HealthStatus.HEALTHY, HealthStatus.UNHEALTHY, HealthStatus.UNKNOWN
-_running_loop = asyncio._get_running_loop  # C function: cheap test for asyncio
-
-
-@functools.lru_cache(maxsize=4096)
-def _family(host: str) -> int | None:
-    """The address family of an IP literal, None for a host name (which needs resolving)."""
-    try:
-        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    except ValueError:
-        return None
-
-
-async def _exchange(host: str, port: int, request: bytes | None) -> bytes:
-    """Connect to ``host:port``, send ``request`` (None: nothing), return the first line received."""
-    family = _family(host) if _running_loop() is not None else None
-    if family is None:
-        async with await anyio.connect_tcp(host, port) as stream:
-            if request is None:
-                return b""
-            await stream.send(request)
-            head = b""
-            while b"\r\n" not in head and len(head) < 1024:
-                head += await stream.receive()
-            return head
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
-        await loop.sock_connect(sock, (host, port))
-        if request is None:
-            return b""
-        await loop.sock_sendall(sock, request)
-        head = b""
-        while b"\r\n" not in head and len(head) < 1024:
-            chunk = await loop.sock_recv(sock, 1024)
-            if not chunk:
-                break
-            head += chunk
-        return head
-    finally:
-        sock.close()
 
 
 def next_status(
@@ -136,15 +90,20 @@ class HealthCheck:
             raise ValueError(message("jitter", "a number in [0, 1]", jitter))
         self.jitter: float = jitter
 
-    async def probe(self, endpoint: Endpoint) -> HealthStatus:
-        """Probe ``endpoint`` once, within ``timeout``; an exception or timeout is ``UNHEALTHY``."""
+    async def probe(self, endpoint: Endpoint, connections: Connections | None = None) -> HealthStatus:
+        """Probe ``endpoint`` once, within ``timeout``; an exception or timeout is ``UNHEALTHY``.
+
+        Args:
+            endpoint: the endpoint to probe.
+            connections: (the background loop's) kept-alive connections to reuse, or None.
+        """
         try:
             with anyio.fail_after(self.timeout):
-                return await self._probe(endpoint)
+                return await self._probe(endpoint, connections)
         except Exception:
             return _UNHEALTHY
 
-    async def _probe(self, endpoint: Endpoint) -> HealthStatus:
+    async def _probe(self, endpoint: Endpoint, connections: Connections | None) -> HealthStatus:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -157,17 +116,18 @@ class TcpHealthCheck(HealthCheck):
     Args: as ``HealthCheck``.
     """
 
-    async def _probe(self, endpoint: Endpoint) -> HealthStatus:
+    async def _probe(self, endpoint: Endpoint, connections: Connections | None) -> HealthStatus:
         host, port = split_address(endpoint.address)
-        await _exchange(host, port, None)
+        await tcp_connect(host, port)
         return _HEALTHY
 
 
 class HttpHealthCheck(HealthCheck):
     """Healthy when ``GET http://{address}{path}`` answers a status in ``expect``.
 
-    A plain HTTP/1.1 request on an anyio socket (``Connection: close``), the status
-    line read and the rest dropped: no HTTP client library is needed.
+    A plain HTTP/1.1 request on a socket: no HTTP client library is needed. The
+    background checks keep the connection open between probes when the server allows
+    it; ``check()`` opens one per probe.
 
     Args:
         path: the path to request (default "/health").
@@ -187,11 +147,10 @@ class HttpHealthCheck(HealthCheck):
         self.path = path
         self.expect = expect
 
-    async def _probe(self, endpoint: Endpoint) -> HealthStatus:
+    async def _probe(self, endpoint: Endpoint, connections: Connections | None) -> HealthStatus:
         host, port = split_address(endpoint.address)
-        request = f"GET {self.path} HTTP/1.1\r\nHost: {endpoint.address}\r\nConnection: close\r\n\r\n"
-        head = await _exchange(host, port, request.encode("ascii"))
-        parts = head.split(b"\r\n", 1)[0].split()
+        line = await http_status_line(host, port, self.path, endpoint.address, connections, endpoint.id)
+        parts = line.split()
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
             return _UNHEALTHY
         return _HEALTHY if int(parts[1]) in self.expect else _UNHEALTHY
@@ -214,7 +173,7 @@ class CallableHealthCheck(HealthCheck):
         super().__init__(**timing)
         self.fn = check_callable("fn", fn)
 
-    async def _probe(self, endpoint: Endpoint) -> HealthStatus:
+    async def _probe(self, endpoint: Endpoint, connections: Connections | None) -> HealthStatus:
         answer = self.fn(endpoint)
         if inspect.isawaitable(answer):
             answer = await answer

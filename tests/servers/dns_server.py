@@ -103,12 +103,20 @@ def dns_server() -> Iterator[Callable[..., DnsServer]]:
 
 
 class HealthServer:
-    """A loopback HTTP server: ``GET /health`` answers ``status``; any other path answers 200 with the port."""
+    """A loopback HTTP server: ``GET /health`` answers ``status``; any other path answers 200 with the port.
 
-    def __init__(self, port: int | None = None) -> None:
+    With ``keep_alive`` it speaks HTTP/1.1 and keeps connections open; ``drop_every``
+    closes a kept connection after that many requests without saying so (as a server
+    whose idle timeout passed). ``connections`` counts the connections accepted.
+    """
+
+    def __init__(self, port: int | None = None, *, keep_alive: bool = False, drop_every: int | None = None) -> None:
         self.port = port or free_port()
         self.status = 200
         self.hits = 0
+        self.connections = 0
+        self.keep_alive = keep_alive
+        self.drop_every = drop_every
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -121,11 +129,21 @@ class HealthServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if owner.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                owner.connections += 1
+                self.served = 0
+                super().setup()
+
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
             def do_GET(self) -> None:
                 owner.hits += 1
+                self.served += 1
+                if owner.drop_every is not None and self.served >= owner.drop_every:
+                    self.close_connection = True  # without a Connection: close header
                 status = owner.status if self.path == "/health" else 200
                 body = str(owner.port).encode()
                 self.send_response(status)
@@ -158,12 +176,12 @@ class HealthServer:
 
 
 @pytest.fixture
-def health_servers() -> Iterator[Callable[[int], list[HealthServer]]]:
-    """A factory: ``health_servers(n)`` starts n loopback HTTP servers; all stop after the test."""
+def health_servers() -> Iterator[Callable[..., list[HealthServer]]]:
+    """A factory: ``health_servers(n, **options)`` starts n loopback HTTP servers; all stop after the test."""
     made: list[HealthServer] = []
 
-    def start(count: int) -> list[HealthServer]:
-        servers = [HealthServer().start() for _ in range(count)]
+    def start(count: int, **options: Any) -> list[HealthServer]:
+        servers = [HealthServer(**options).start() for _ in range(count)]
         made.extend(servers)
         return servers
 
