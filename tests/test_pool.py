@@ -432,3 +432,30 @@ def test_sync_pool_provider_and_register_errors(registry: Registry) -> None:
         group.register(object(), op="get", fn=lambda ep: ep)
     with pytest.raises(TypeError, match="op and fn"):
         group.register(pool, name="other", op="get")
+
+
+@pytest.mark.anyio
+async def test_execute_any_with_hedge_delay_starts_the_next_endpoint_only_when_needed(registry: Registry) -> None:
+    pool = make(registry, 3)
+    started: list[str] = []
+
+    async def quick(ep: Endpoint) -> str:
+        started.append(ep.id)
+        await anyio.sleep(0)
+        return ep.id
+
+    assert await pool.execute_any(quick, hedge_delay=30.0) == "e0"
+    assert started == ["e0"]  # answered well within the hedge delay: nobody else started
+    started.clear()
+
+    async def first_fails(ep: Endpoint) -> str:
+        started.append(ep.id)
+        if len(started) == 1:
+            raise ConnectionError(ep.id)
+        return ep.id
+
+    winner = await pool.execute_any(first_fails, hedge_delay=30.0)  # the first failed: the next at once
+    assert len(started) == 2
+    assert started[1] == winner != started[0]
+    with pytest.raises(ValueError, match="hedge_delay"):
+        await pool.execute_any(quick, hedge_delay=-1)
