@@ -2,11 +2,10 @@
 
 The rule, from the registered (named) breakers and bulkheads only:
 
-- ``"unhealthy"``: there is at least one breaker or endpoint pool, every breaker is open
-  (forced open included) and every pool has no usable endpoint: every protected
-  dependency is refusing calls;
+- ``"unhealthy"``: there is at least one breaker and every breaker is open (forced
+  open included): every protected dependency is refusing calls;
 - ``"degraded"``: some breaker is open or half-open, some bulkhead is saturated, or some
-  endpoint pool has an unhealthy or ejected endpoint;
+  endpoint pool has an unhealthy or ejected endpoint (or none usable);
 - ``"healthy"``: otherwise (also with nothing registered).
 
 A bulkhead is *saturated* when it has no free slot (``available == 0``) and either
@@ -103,16 +102,12 @@ def check_health(registry: Registry) -> HealthReport:
         if issue is not None:
             saturated.append(name)
             issues.append(issue)
-    pools = registry.items("pool")
-    down_pools = 0
-    for _, pool in pools:
-        pool_state, issue = pool.health_issue()
-        down_pools += pool_state == "down"
+    for _, pool in registry.items("pool"):
+        issue = pool.health_issue()
         if issue is not None:
             issues.append(issue)
     status: HealthStatus = "healthy"
-    guards = len(breakers) + len(pools)
-    if guards and len(open_breakers) + down_pools == guards:
+    if breakers and len(open_breakers) == len(breakers):
         status = "unhealthy"
     elif issues:
         status = "degraded"

@@ -127,10 +127,10 @@ class Registry:
     def health(self) -> HealthReport:
         """Return a ``HealthReport`` of the named breakers, bulkheads and endpoint pools.
 
-        "unhealthy" when there is at least one breaker or pool, every breaker is open and
-        every pool has no usable endpoint; "degraded" when a breaker is open or
-        half-open, a bulkhead is saturated (no free slot, and callers waiting or no
-        queue) or a pool has an unhealthy or ejected endpoint; "healthy" otherwise.
+        "unhealthy" when there is at least one breaker and every breaker is open;
+        "degraded" when a breaker is open or half-open, a bulkhead is saturated (no free
+        slot, and callers waiting or no queue) or an endpoint pool has an unhealthy or
+        ejected endpoint; "healthy" otherwise.
         """
         from ._health import check_health
 

@@ -296,7 +296,7 @@ def test_breaker_ejects_an_endpoint_and_lets_it_back_after_reset_timeout(registr
     assert pool.stats().get("e0").breaker in {resiliency.CircuitState.HALF_OPEN, resiliency.CircuitState.CLOSED}
 
 
-def test_registry_health_unhealthy_when_the_only_pool_has_no_usable_endpoint(registry: Registry) -> None:
+def test_registry_health_degraded_when_a_pool_has_no_usable_endpoint(registry: Registry) -> None:
     pool = make(registry, 1, breaker=CircuitBreakerPolicy(failure_threshold=1, reset_timeout=60))
 
     def boom(ep: Endpoint) -> None:
@@ -304,7 +304,9 @@ def test_registry_health_unhealthy_when_the_only_pool_has_no_usable_endpoint(reg
 
     with pytest.raises(AllProvidersFailedError):
         pool.execute_sync(boom)
-    assert registry.health().status == "unhealthy"
+    health = registry.health()
+    assert health.status == "degraded"  # one dependency down: the rest of the service may serve
+    assert health.issues == ("pool 'svc' has no usable endpoint (0/1)",)
     with pytest.raises(NoEndpointError, match="e0=unhealthy"):
         pool.select()
 

@@ -652,13 +652,17 @@ class EndpointPool:
         records = list(self._core.ring)
         return pool_events(self.name, records[len(records) - limit :] if limit else [])
 
-    def health_issue(self) -> tuple[str, str | None]:
-        """For ``registry.health()``: ("down" | "degraded" | "ok", an issue line or None)."""
+    def health_issue(self) -> str | None:
+        """For ``registry.health()``: a line when some endpoint is unhealthy or ejected, else None.
+
+        A pool's trouble makes the report "degraded": one dependency is down, the rest
+        of the service may still serve (a failover group may have another provider).
+        """
         snap = self._current()
         total = len(snap.members)
         usable = sum(1 for m in snap.members if self.status(m.endpoint.id) is not _UNHEALTHY)
         if total and not usable:
-            return "down", f"pool {self.name!r} has no usable endpoint (0/{total})"
+            return f"pool {self.name!r} has no usable endpoint (0/{total})"
         if usable < total:
-            return "degraded", f"pool {self.name!r} has {total - usable} of {total} endpoints unhealthy or ejected"
-        return "ok", None
+            return f"pool {self.name!r} has {total - usable} of {total} endpoints unhealthy or ejected"
+        return None
