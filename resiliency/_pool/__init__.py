@@ -2,9 +2,10 @@
 
 The pieces: ``_endpoint`` (``Endpoint``, ``HealthStatus``, the error and events),
 ``_member`` (live state and the copy-on-write snapshot), ``_strategies`` (selection),
-``_health`` (active checks and the threshold rule), ``_discovery`` (static and DNS
-SRV), ``_calls`` (calls on the failover engine), ``_background`` (the probe and refresh
-loops), ``_stats`` and ``_pool`` (``EndpointPool``).
+``_health`` (active checks and the threshold rule), ``_probes`` (their sockets),
+``_discovery`` (static and DNS SRV), ``_calls`` (calls on the failover engine),
+``_background`` (the probe and refresh loops), ``_lifecycle`` (health answers, refreshes,
+start and stop), ``_stats`` and ``_pool`` (``EndpointPool``).
 """
 
 from __future__ import annotations

@@ -3,21 +3,18 @@
 Writers (``register``, ``update``, ``deregister``, health answers, breaker transitions,
 discovery) change the members under the pool's lock and publish a new ``Snapshot`` with
 one assignment; ``select`` and the calls read ``self._snap`` once and take no lock. The
-calls run on the failover engine (``_calls``); the background work is ``_background``.
+calls run on the failover engine (``_calls``); health answers, discovery refreshes and
+the background work are ``_lifecycle``'s and ``_background``'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import random
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
-
-import anyio
-import anyio.from_thread
 
 from .._circuit_breaker import CircuitBreaker, CircuitBreakerPolicy, CircuitState
 from .._clock import Clock, get_clock
@@ -27,7 +24,7 @@ from .._failover._policy import PolicyConfig
 from .._failover._provider import CallableProvider, provider_from_callable
 from .._registry import Registry, default_registry
 from .._validate import check_count, check_duration, message
-from ._background import run_background
+from . import _lifecycle
 from ._calls import ONE_ATTEMPT, CallView, PoolPlan
 from ._discovery import Discovery
 from ._endpoint import (
@@ -38,14 +35,12 @@ from ._endpoint import (
     HealthStatus,
     NoEndpointError,
 )
-from ._health import HealthCheck, next_status
+from ._health import HealthCheck
 from ._member import Member, Snapshot, build_snapshot
 from ._stats import DEREGISTERED, HEALTH, REGISTERED, PoolStats, endpoint_stats, pool_events
 from ._strategies import SelectionStrategy, Strategy, make_strategy
 
 __all__ = ["EndpointPool"]
-
-logger = logging.getLogger("resiliency")
 
 _UNHEALTHY = HealthStatus.UNHEALTHY
 
@@ -470,23 +465,7 @@ class EndpointPool:
 
     def _apply_answer(self, member: Member, answer: HealthStatus, check: HealthCheck) -> HealthStatus:
         """Fold one probe answer into ``member``'s status; publish and report a change."""
-        with self._lock:
-            old = member.status
-            new, member.ok_streak, member.fail_streak = next_status(
-                old, answer, member.ok_streak, member.fail_streak, check.healthy_threshold, check.unhealthy_threshold
-            )
-            if new is old:
-                return new
-            member.status = new
-            if self._members.get(member.endpoint.id) is member:
-                if (old is _UNHEALTHY) is (new is _UNHEALTHY):
-                    self._republish()  # same members usable: only the strategies' caches must see it
-                else:
-                    self._publish()
-        endpoint_id = member.endpoint.id
-        self._record(HEALTH, endpoint_id, old, new, "check")
-        self._emit(lambda: EndpointHealthChanged(self.name, endpoint_id, old, new))
-        return new
+        return _lifecycle.apply_answer(self, member, answer, check)
 
     async def check(self, endpoint_id: str) -> HealthStatus:
         """Probe endpoint ``endpoint_id`` once with the health check and return its status.
@@ -505,33 +484,16 @@ class EndpointPool:
 
     async def check_all(self) -> dict[str, HealthStatus]:
         """Probe every endpoint at once; return each endpoint id's status."""
-        members = self._snap.members
-
-        async def check_one(endpoint_id: str) -> None:
-            try:
-                await self.check(endpoint_id)
-            except KeyError:  # deregistered meanwhile
-                pass
-
-        async with anyio.create_task_group() as tg:
-            for member in members:
-                tg.start_soon(check_one, member.endpoint.id)
-        return {m.endpoint.id: self.status(m.endpoint.id) for m in members if m.endpoint.id in self._snap.by_id}
-
-    def _blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
-        portal = self._running[1] if isinstance(self._running, tuple) else None
-        if portal is not None:
-            return portal.call(fn, *args)
-        return anyio.run(fn, *args)
+        return await _lifecycle.check_all(self)
 
     def check_sync(self, endpoint_id: str) -> HealthStatus:
         """Sync form of ``check`` (not from inside a running event loop)."""
-        status: HealthStatus = self._blocking(self.check, endpoint_id)
+        status: HealthStatus = _lifecycle.blocking(self, self.check, endpoint_id)
         return status
 
     def check_all_sync(self) -> dict[str, HealthStatus]:
         """Sync form of ``check_all`` (not from inside a running event loop)."""
-        result: dict[str, HealthStatus] = self._blocking(self.check_all)
+        result: dict[str, HealthStatus] = _lifecycle.blocking(self, self.check_all)
         return result
 
     # -- discovery ---------------------------------------------------------------------
@@ -549,85 +511,36 @@ class EndpointPool:
             TypeError: the pool has no discovery.
             Exception: whatever the discovery raised.
         """
-        if self.discovery is None:
-            raise TypeError(f"pool {self.name!r} has no discovery to refresh")
-        found = list(await self.discovery.resolve())
-        fresh = {e.id: e for e in found}
-        with self._lock:
-            gone = [i for i in self._discovered if i not in fresh]
-            self._discovered = set(fresh)
-        for endpoint_id in gone:
-            if endpoint_id in self._snap.by_id:
-                self.deregister(endpoint_id)
-        for endpoint in fresh.values():
-            known = self._snap.by_id.get(endpoint.id)
-            if known is None:
-                self.register(endpoint)
-            elif known.endpoint != endpoint:
-                self.update(endpoint)
-        return found
+        return await _lifecycle.refresh(self)
 
     def refresh_sync(self) -> list[Endpoint]:
         """Sync form of ``refresh`` (not from inside a running event loop)."""
-        found: list[Endpoint] = self._blocking(self.refresh)
+        found: list[Endpoint] = _lifecycle.blocking(self, self.refresh)
         return found
 
     # -- background --------------------------------------------------------------------
 
-    async def _first_refresh(self) -> None:
-        if self.discovery is None:
-            return
-        try:
-            await self.refresh()
-        except Exception as exc:
-            logger.warning("endpoint pool %r: discovery failed at start: %r", self.name, exc)
-
     async def __aenter__(self) -> EndpointPool:
         """Resolve the discovery, then run health checks and refreshes in the background."""
-        if self._running is not None:
-            raise RuntimeError(f"pool {self.name!r} is already running its background work")
-        await self._first_refresh()
-        tg = anyio.create_task_group()
-        await tg.__aenter__()
-        tg.start_soon(run_background, self)
-        self._running = tg
+        await _lifecycle.start(self)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Stop the background work."""
-        tg, self._running = self._running, None
-        if tg is None:
-            return
-        tg.cancel_scope.cancel()
-        await tg.__aexit__(None, None, None)
+        await _lifecycle.stop(self)
 
     def __enter__(self) -> EndpointPool:
         """Sync form of ``async with``: the background work runs on a thread of its own."""
-        if self._running is not None:
-            raise RuntimeError(f"pool {self.name!r} is already running its background work")
-        manager = anyio.from_thread.start_blocking_portal()
-        portal = manager.__enter__()
-        try:
-            portal.call(self._first_refresh)
-            future = portal.start_task_soon(run_background, self)
-        except BaseException:
-            manager.__exit__(None, None, None)
-            raise
-        self._running = (manager, portal, future)
+        _lifecycle.start_sync(self)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Stop the background work and its thread."""
-        if not isinstance(self._running, tuple):
-            return
-        manager, _, future = self._running
-        self._running = None
-        future.cancel()
-        manager.__exit__(None, None, None)
+        _lifecycle.stop_sync(self)
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -658,11 +571,4 @@ class EndpointPool:
         A pool's trouble makes the report "degraded": one dependency is down, the rest
         of the service may still serve (a failover group may have another provider).
         """
-        snap = self._current()
-        total = len(snap.members)
-        usable = sum(1 for m in snap.members if self.status(m.endpoint.id) is not _UNHEALTHY)
-        if total and not usable:
-            return f"pool {self.name!r} has no usable endpoint (0/{total})"
-        if usable < total:
-            return f"pool {self.name!r} has {total - usable} of {total} endpoints unhealthy or ejected"
-        return None
+        return _lifecycle.health_issue(self)
