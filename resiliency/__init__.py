@@ -66,6 +66,20 @@ from ._failover import provider_from_callable as provider_from_callable
 from ._fallback import FallbackPolicy as FallbackPolicy
 from ._fallback import fallback as fallback
 from ._health import HealthReport as HealthReport
+from ._pool import CallableHealthCheck as CallableHealthCheck
+from ._pool import DnsSrvDiscovery as DnsSrvDiscovery
+from ._pool import Endpoint as Endpoint
+from ._pool import EndpointDeregistered as EndpointDeregistered
+from ._pool import EndpointHealthChanged as EndpointHealthChanged
+from ._pool import EndpointPool as EndpointPool
+from ._pool import EndpointRegistered as EndpointRegistered
+from ._pool import EndpointStats as EndpointStats
+from ._pool import HealthStatus as HealthStatus
+from ._pool import HttpHealthCheck as HttpHealthCheck
+from ._pool import NoEndpointError as NoEndpointError
+from ._pool import PoolStats as PoolStats
+from ._pool import StaticDiscovery as StaticDiscovery
+from ._pool import TcpHealthCheck as TcpHealthCheck
 from ._rate_limit import RateLimiter as RateLimiter
 from ._rate_limit import RateLimiterMetrics as RateLimiterMetrics
 from ._rate_limit import RateLimitPolicy as RateLimitPolicy
@@ -101,6 +115,7 @@ __all__ = [
     "CallIgnored",
     "CallRecorded",
     "CallRejected",
+    "CallableHealthCheck",
     "CallableProvider",
     "CircuitBreaker",
     "CircuitBreakerMetrics",
@@ -109,6 +124,13 @@ __all__ = [
     "CircuitState",
     "CircuitStateChanged",
     "Clock",
+    "DnsSrvDiscovery",
+    "Endpoint",
+    "EndpointDeregistered",
+    "EndpointHealthChanged",
+    "EndpointPool",
+    "EndpointRegistered",
+    "EndpointStats",
     "ErrorSummary",
     "Event",
     "FailoverFinished",
@@ -118,10 +140,14 @@ __all__ = [
     "FallbackPolicy",
     "GroupStats",
     "HealthReport",
+    "HealthStatus",
     "Hooks",
+    "HttpHealthCheck",
+    "NoEndpointError",
     "NoProviderError",
     "Outcome",
     "PolicyConfig",
+    "PoolStats",
     "ProviderAttemptError",
     "ProviderContext",
     "ProviderFailed",
@@ -143,9 +169,11 @@ __all__ = [
     "RetryResult",
     "RetryScheduled",
     "Retrying",
+    "StaticDiscovery",
     "StoreRecovered",
     "StoreUnavailable",
     "SystemClock",
+    "TcpHealthCheck",
     "TimeoutOccurred",
     "TimeoutPolicy",
     "WorkerLimitError",

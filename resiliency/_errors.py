@@ -12,6 +12,7 @@ The tree::
         ├── ProviderAttemptError             PROVIDER_ATTEMPT_FAILED
         └── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
             └── NoProviderError              NO_PROVIDER      (also LookupError)
+                └── NoEndpointError          NO_ENDPOINT      (endpoint pools, in _pool)
 
 A rejection raises a fresh instance every time; an error from the user's function is
 never wrapped on the way out of a strategy, it is re-raised unchanged.

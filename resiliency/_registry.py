@@ -23,7 +23,7 @@ logger = logging.getLogger("resiliency")
 T = TypeVar("T")
 Listener = Callable[[Event], object]
 
-_KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy")
+_KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy", "pool")
 _PLURALS = {"policy": "policies"}
 
 
@@ -106,6 +106,10 @@ class Registry:
         """Return the failover group called ``name`` (``KeyError`` naming the known ones)."""
         return self._find("group", name)
 
+    def pool(self, name: str) -> Any:
+        """Return the endpoint pool called ``name`` (``KeyError`` naming the known ones)."""
+        return self._find("pool", name)
+
     def policy(self, name: str) -> Any:
         """Return the policy registered as ``name`` (``KeyError`` naming the known ones)."""
         return self._find("policy", name)
@@ -137,13 +141,14 @@ class Registry:
     # -- health --------------------------------------------------------------------
 
     def health(self) -> HealthReport:
-        """Return a ``HealthReport`` of the named breakers, bulkheads and failover groups.
+        """Return a ``HealthReport`` of the named breakers, bulkheads, failover groups and endpoint pools.
 
         "unhealthy" when a breaker marked ``critical=True`` is open or a group marked
         ``critical=True`` cannot run an op (every provider's breaker open); "degraded"
         when any breaker is open or half-open, a bulkhead is saturated (no free slot,
-        and callers waiting or no queue), a group cannot run an op or a shared store is
-        unreachable; "healthy" otherwise.
+        and callers waiting or no queue), a group cannot run an op, an endpoint pool has
+        an unhealthy or ejected endpoint, or a shared store is unreachable; "healthy"
+        otherwise.
         """
         from ._health import check_health
 

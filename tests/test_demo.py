@@ -46,7 +46,7 @@ def test_demo_runs_every_scenario_and_exits_zero(
     assert "3 real failures (3 requests), then skipped" in out
     assert "served by" in out
     # each panel states what its columns count, and the hedging panel that it was narrowed
-    assert out.count("ms per call: its time in one call") == 5
+    assert out.count("ms per call: its time in one call") == 6  # one legend per scenario
     assert "narrowed to two providers" in out
     # the servers' summary tells abandoned requests (cancelled losers) from served ones
     assert "abandoned (not served)" in out

@@ -13,6 +13,7 @@ from resiliency import (
     AllProvidersFailedError,
     BulkheadFullError,
     CircuitOpenError,
+    NoEndpointError,
     NoProviderError,
     ProviderAttemptError,
     RateLimitedError,
@@ -29,6 +30,7 @@ CODES = {
     RateLimitedError: "RATE_LIMITED",
     ProviderAttemptError: "PROVIDER_ATTEMPT_FAILED",
     NoProviderError: "NO_PROVIDER",
+    NoEndpointError: "NO_ENDPOINT",
     AllProvidersFailedError: "ALL_PROVIDERS_FAILED",
     WorkerLimitError: "WORKER_LIMIT",
 }
