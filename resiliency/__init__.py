@@ -32,17 +32,28 @@ from ._errors import ProviderAttemptError as ProviderAttemptError
 from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
+from ._errors import WorkerLimitError as WorkerLimitError
 from ._errors import WriteDeferredError as WriteDeferredError
 from ._events import AllProvidersFailed as AllProvidersFailed
+from ._events import BulkheadAdmitted as BulkheadAdmitted
 from ._events import BulkheadRejected as BulkheadRejected
+from ._events import CallIgnored as CallIgnored
 from ._events import CallRecorded as CallRecorded
 from ._events import CallRejected as CallRejected
 from ._events import CircuitStateChanged as CircuitStateChanged
 from ._events import Event as Event
+from ._events import FailoverFinished as FailoverFinished
+from ._events import FailoverStarted as FailoverStarted
 from ._events import ProviderFailed as ProviderFailed
 from ._events import ProviderSucceeded as ProviderSucceeded
+from ._events import RateLimited as RateLimited
+
+# Shared state (resiliency.stores): the retry budget and the store events.
+from ._events import RetryBudgetExhausted as RetryBudgetExhausted
 from ._events import RetryScheduled as RetryScheduled
 from ._events import ServedStale as ServedStale
+from ._events import StoreRecovered as StoreRecovered
+from ._events import StoreUnavailable as StoreUnavailable
 from ._events import TimeoutOccurred as TimeoutOccurred
 from ._failover import CallableProvider as CallableProvider
 from ._failover import ErrorSummary as ErrorSummary
@@ -69,6 +80,20 @@ from ._outbox import OutboxWorker as OutboxWorker
 from ._outbox import PickleSerializer as PickleSerializer
 from ._outbox import SqliteOutbox as SqliteOutbox
 from ._outbox import idempotency_key as idempotency_key
+from ._pool import CallableHealthCheck as CallableHealthCheck
+from ._pool import DnsSrvDiscovery as DnsSrvDiscovery
+from ._pool import Endpoint as Endpoint
+from ._pool import EndpointDeregistered as EndpointDeregistered
+from ._pool import EndpointHealthChanged as EndpointHealthChanged
+from ._pool import EndpointPool as EndpointPool
+from ._pool import EndpointRegistered as EndpointRegistered
+from ._pool import EndpointStats as EndpointStats
+from ._pool import HealthStatus as HealthStatus
+from ._pool import HttpHealthCheck as HttpHealthCheck
+from ._pool import NoEndpointError as NoEndpointError
+from ._pool import PoolStats as PoolStats
+from ._pool import StaticDiscovery as StaticDiscovery
+from ._pool import TcpHealthCheck as TcpHealthCheck
 from ._rate_limit import RateLimiter as RateLimiter
 from ._rate_limit import RateLimiterMetrics as RateLimiterMetrics
 from ._rate_limit import RateLimitPolicy as RateLimitPolicy
@@ -80,6 +105,8 @@ from ._resilient import execute as execute
 from ._resilient import resilient as resilient
 from ._retry import RetryResult as RetryResult
 from ._retry import retry as retry
+from ._retry_budget import RetryBudget as RetryBudget
+from ._retry_budget import RetryBudgetMetrics as RetryBudgetMetrics
 from ._retry_policy import RetryPolicy as RetryPolicy
 from ._retrying import Attempt as Attempt
 from ._retrying import Retrying as Retrying
@@ -94,12 +121,15 @@ __all__ = [
     "AllProvidersFailedError",
     "Attempt",
     "Bulkhead",
+    "BulkheadAdmitted",
     "BulkheadFullError",
     "BulkheadMetrics",
     "BulkheadPolicy",
     "BulkheadRejected",
+    "CallIgnored",
     "CallRecorded",
     "CallRejected",
+    "CallableHealthCheck",
     "CallableProvider",
     "CircuitBreaker",
     "CircuitBreakerMetrics",
@@ -108,16 +138,28 @@ __all__ = [
     "CircuitState",
     "CircuitStateChanged",
     "Clock",
+    "DnsSrvDiscovery",
+    "Endpoint",
+    "EndpointDeregistered",
+    "EndpointHealthChanged",
+    "EndpointPool",
+    "EndpointRegistered",
+    "EndpointStats",
     "ErrorSummary",
     "Event",
+    "FailoverFinished",
     "FailoverGroup",
     "FailoverGroupView",
+    "FailoverStarted",
     "FallbackPolicy",
     "GroupStats",
     "HealthReport",
+    "HealthStatus",
     "Hooks",
+    "HttpHealthCheck",
     "JsonSerializer",
     "MemoryCache",
+    "NoEndpointError",
     "NoProviderError",
     "Outbox",
     "OutboxItem",
@@ -126,12 +168,14 @@ __all__ = [
     "Outcome",
     "PickleSerializer",
     "PolicyConfig",
+    "PoolStats",
     "ProviderAttemptError",
     "ProviderContext",
     "ProviderFailed",
     "ProviderStats",
     "ProviderSucceeded",
     "RateLimitPolicy",
+    "RateLimited",
     "RateLimitedError",
     "RateLimiter",
     "RateLimiterMetrics",
@@ -139,15 +183,23 @@ __all__ = [
     "ResiliencePolicy",
     "ResiliencyError",
     "ResiliencyTimeoutError",
+    "RetryBudget",
+    "RetryBudgetExhausted",
+    "RetryBudgetMetrics",
     "RetryPolicy",
     "RetryResult",
     "RetryScheduled",
     "Retrying",
     "ServedStale",
     "SqliteOutbox",
+    "StaticDiscovery",
+    "StoreRecovered",
+    "StoreUnavailable",
     "SystemClock",
+    "TcpHealthCheck",
     "TimeoutOccurred",
     "TimeoutPolicy",
+    "WorkerLimitError",
     "WriteDeferredError",
     "amap_concurrent",
     "bulkhead",

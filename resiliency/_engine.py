@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import CoroutineType
 from typing import Any, NoReturn
 
+from ._holds import leaves_work, mark_leaves_work
 from ._outcome import Failure
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "SyncLayer",
     "drive_async",
     "drive_sync",
+    "label_of",
     "raise_failure",
     "returned_awaitable",
 ]
@@ -47,6 +49,16 @@ class Strategy:
 
     __slots__ = ()
     kind: str = "strategy"
+
+    def adopt_label(self, qualname: str) -> None:
+        """Take ``qualname`` as this strategy's ``label`` if it has none yet.
+
+        A strategy that reports (events, metrics, error messages) keeps a ``label``: its
+        name when given, else the qualified name of the first callable it decorates, so
+        an unnamed strategy is never anonymous. Called once per pipeline, at decoration.
+        """
+        if getattr(self, "label", "") is None:  # "": a strategy that does not report
+            setattr(self, "label", qualname)  # noqa: B010 - the slot is the subclass's
 
     @property
     def passthrough(self) -> bool:
@@ -149,11 +161,17 @@ class Pipeline:
         self.fn = fn
         self.strategies = tuple(strategies)
         self.is_async = is_async
+        qualname = label_of(fn)
+        for strategy in self.strategies:  # before the layers are built: they may capture it
+            strategy.adopt_label(qualname)
         # _partials[k] is the chain of the k innermost strategies over the leaf.
         partials: list[Any] = [async_leaf(fn) if is_async else sync_leaf(fn, label)]
         for strategy in reversed(self.strategies):
             inner = partials[-1]
-            partials.append(strategy.async_layer(inner) if is_async else strategy.sync_layer(inner))
+            layer = strategy.async_layer(inner) if is_async else strategy.sync_layer(inner)
+            if leaves_work(inner):  # so a bulkhead further out knows (see _holds)
+                mark_leaves_work(layer)
+            partials.append(layer)
         self._partials = tuple(partials)
         self.chain = partials[-1]
         self.passthrough = all(s.passthrough for s in self.strategies)
@@ -187,6 +205,15 @@ class Pipeline:
     def __repr__(self) -> str:
         kinds = ", ".join(s.kind for s in self.strategies)
         return f"<Pipeline [{kinds}] over {getattr(self.fn, '__qualname__', self.fn)!r}>"
+
+
+def label_of(fn: object) -> str:
+    """The qualified name of ``fn`` (through ``__wrapped__`` and bound methods), else its type's."""
+    target = getattr(fn, "__func__", fn)
+    qualname = getattr(target, "__qualname__", None)
+    if not isinstance(qualname, str):
+        qualname = type(fn).__qualname__
+    return qualname
 
 
 def _replay_sync(first: Any, inner: SyncLayer) -> SyncLayer:

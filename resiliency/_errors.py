@@ -6,6 +6,7 @@ The tree::
     └── ResiliencyError                      RESILIENCY_ERROR
         ├── CircuitOpenError                 CIRCUIT_OPEN
         ├── BulkheadFullError                BULKHEAD_FULL
+        │   └── WorkerLimitError             WORKER_LIMIT
         ├── ResiliencyTimeoutError           TIMEOUT          (also TimeoutError)
         ├── RateLimitedError                 RATE_LIMITED
         ├── ProviderAttemptError             PROVIDER_ATTEMPT_FAILED
@@ -14,6 +15,7 @@ The tree::
         └── WriteDeferredError               DEFERRED
         └── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
             └── NoProviderError              NO_PROVIDER      (also LookupError)
+                └── NoEndpointError          NO_ENDPOINT      (endpoint pools, in _pool)
 
 A rejection raises a fresh instance every time; an error from the user's function is
 never wrapped on the way out of a strategy, it is re-raised unchanged.
@@ -45,8 +47,15 @@ __all__ = [
     "RateLimitedError",
     "ResiliencyError",
     "ResiliencyTimeoutError",
+    "WorkerLimitError",
     "WriteDeferredError",
 ]
+
+
+def _label(source: object) -> str | None:
+    """The name a strategy reports under: its name, else the callable it decorates."""
+    label = getattr(source, "label", None) or getattr(source, "name", None)
+    return label if isinstance(label, str) else None
 
 
 class ResiliencyError(Exception):
@@ -62,20 +71,24 @@ class DetachedSource:
     Attributes:
         kind: the live object's class name ("CircuitBreaker", "Bulkhead", "RateLimiter").
         name: its registry name, or None for a private one.
+        label: the name its messages and events carry (the registry name, else the
+            decorated callable's qualified name).
     """
 
     kind: str
     name: str | None
+    label: str | None = None
 
     def __repr__(self) -> str:
-        label = f" {self.name!r}" if self.name else ""
+        shown = self.label or self.name
+        label = f" {shown!r}" if shown else ""
         return f"<{self.kind}{label} (detached)>"
 
 
 def _detach(source: object) -> object:
     if source is None or isinstance(source, (DetachedSource, str)):
         return source
-    return DetachedSource(type(source).__name__, getattr(source, "name", None))
+    return DetachedSource(type(source).__name__, getattr(source, "name", None), _label(source))
 
 
 class _Rejection(ResiliencyError):
@@ -126,7 +139,7 @@ class CircuitOpenError(_Rejection):
         return float(self.args[1])
 
     def __str__(self) -> str:
-        name = getattr(self.breaker, "name", None)
+        name = _label(self.breaker)
         label = f"circuit {name!r}" if name else "circuit"
         if self.retry_after == float("inf"):
             return f"{label} is forced open; it rejects every call until reset()"
@@ -163,9 +176,45 @@ class BulkheadFullError(_Rejection):
         return str(self.args[1]) if len(self.args) > 1 else "full"
 
     def __str__(self) -> str:
-        name = getattr(self.bulkhead, "name", None)
+        name = _label(self.bulkhead)
         label = f"bulkhead {name!r}" if name else "bulkhead"
         return f"{label} rejected the call: {self.reason}"
+
+
+class WorkerLimitError(BulkheadFullError):
+    """A thread-mode ``@timeout`` found no free worker thread before its deadline; the call never ran.
+
+    Its workers were all busy, most often with calls abandoned at their deadline that
+    still run inside a hung dependency. A ``BulkheadFullError`` (``reason``
+    "no_worker", ``bulkhead`` None): like a full bulkhead it sheds load, so a retry
+    does not retry it by default. Not a ``TimeoutError``: the call did not time out,
+    it never started.
+
+    Attributes:
+        name: the timeout's name (None: unnamed).
+        limit: the worker limit it met (``max_workers``, or 64 for the shared pool).
+        abandoned: of those workers, how many their callers had given up on.
+        waited: seconds the call waited for a worker.
+    """
+
+    code: ClassVar[str] = "WORKER_LIMIT"
+
+    def __init__(self, name: str | None, limit: int, abandoned: int, waited: float) -> None:
+        super().__init__(None, "no_worker")
+        self.name = name
+        self.limit = limit
+        self.abandoned = abandoned
+        self.waited = waited
+
+    def __str__(self) -> str:
+        what = f"timeout {self.name!r}" if self.name else "timeout"
+        return (
+            f"{what} found no free worker thread in {self.waited:.3f}s: all {self.limit} are busy "
+            f"({self.abandoned} abandoned by calls that timed out); the call did not run"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.name, self.limit, self.abandoned, self.waited), self.__dict__)
 
 
 class ResiliencyTimeoutError(ResiliencyError, TimeoutError):
@@ -215,7 +264,7 @@ class RateLimitedError(_Rejection):
         return float(self.args[1])
 
     def __str__(self) -> str:
-        name = getattr(self.limiter, "name", None)
+        name = _label(self.limiter)
         label = f"rate limiter {name!r}" if name else "rate limiter"
         return f"{label} has no token; retry after {self.retry_after:.3f}s"
 

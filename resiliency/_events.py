@@ -1,7 +1,9 @@
 """Typed events, handed to the listeners added with ``Registry.subscribe``.
 
 Each event is a frozen dataclass. Strategies build one only when the registry has a
-listener, so with none the emit path costs a single attribute test.
+listener, so with none the emit path costs a single attribute test. ``name`` is the
+strategy's label: the name given, else the qualified name of the callable it decorates
+(for failover events, the group's name).
 """
 
 from __future__ import annotations
@@ -11,15 +13,23 @@ from typing import Any
 
 __all__ = [
     "AllProvidersFailed",
+    "BulkheadAdmitted",
     "BulkheadRejected",
+    "CallIgnored",
     "CallRecorded",
     "CallRejected",
     "CircuitStateChanged",
     "Event",
+    "FailoverFinished",
+    "FailoverStarted",
     "ProviderFailed",
     "ProviderSucceeded",
+    "RateLimited",
+    "RetryBudgetExhausted",
     "RetryScheduled",
     "ServedStale",
+    "StoreRecovered",
+    "StoreUnavailable",
     "TimeoutOccurred",
 ]
 
@@ -67,6 +77,21 @@ class CallRejected(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallIgnored(Event):
+    """A breaker let a call's ``error`` pass without counting it (``ignore_on``)."""
+
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class BulkheadAdmitted(Event):
+    """A bulkhead let a call run; ``queued``: it waited in line, at ``queue_position`` (1 = first)."""
+
+    queued: bool = False
+    queue_position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BulkheadRejected(Event):
     """A bulkhead rejected a call (``reason``: "full" or "queue_timeout")."""
 
@@ -82,24 +107,64 @@ class TimeoutOccurred(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimited(Event):
+    """A rate limiter refused a call; a token is due in ``retry_after`` seconds."""
+
+    retry_after: float
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSucceeded(Event):
-    """A provider of group ``name`` succeeded at ``op`` on ``attempt``."""
+    """A provider of group ``name`` succeeded at ``op`` on ``attempt``.
+
+    ``mode`` is the group call's mode ("sequential", "any", "all"; None outside a
+    group call) and ``circuit_state`` the state of the provider's breaker after the
+    attempt ("closed", "open", "half_open"; None when it has none).
+    """
 
     provider: str
     op: str
     attempt: int
     duration: float
+    mode: str | None = None
+    circuit_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderFailed(Event):
-    """A provider of group ``name`` failed ``op`` on ``attempt`` with ``error``."""
+    """A provider of group ``name`` failed ``op`` on ``attempt`` with ``error`` (see ``ProviderSucceeded``)."""
 
     provider: str
     op: str
     attempt: int
     duration: float
     error: BaseException
+    mode: str | None = None
+    circuit_state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverStarted(Event):
+    """A call of group ``name`` starts running ``op`` in ``mode`` ("sequential", "any", "all")."""
+
+    op: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverFinished(Event):
+    """A call of group ``name`` ended after ``duration`` seconds; ``ok``: a provider succeeded.
+
+    ``error`` is what the call raised (None when it returned; ``execute_all`` returns
+    even when every provider failed). Emitted in the same task or thread as its
+    ``FailoverStarted``, also when the call is cancelled (``error`` is the cancellation).
+    """
+
+    op: str
+    mode: str
+    duration: float
+    ok: bool
+    error: BaseException | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +182,30 @@ class ServedStale(Event):
     key: Any
     age: float
     error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBudgetExhausted(Event):
+    """A retry was refused by retry budget ``name``: the error was raised at once.
+
+    Attributes:
+        attempt: the attempt that failed and was not retried (1-based).
+        error: its exception (None when a result asked for the retry).
+    """
+
+    attempt: int
+    error: BaseException | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreUnavailable(Event):
+    """A shared store (``name``: its description) could not be reached; ``error`` says why."""
+
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRecovered(Event):
+    """A shared store (``name``: its description) answers again after ``downtime`` seconds."""
+
+    downtime: float

@@ -5,8 +5,10 @@ The rule, from the registered (named) breakers, bulkheads and failover groups:
 - ``"unhealthy"``: a breaker marked ``critical=True`` is open (forced open included),
   or a group marked ``critical=True`` cannot run one of its ops (every provider of the
   op is behind an open breaker): the service cannot do its job;
-- ``"degraded"``: some breaker is open or half-open, some bulkhead is saturated, or
-  some group cannot run an op: one dependency is down, the rest still serves;
+- ``"degraded"``: some breaker is open or half-open, some bulkhead is saturated, some
+  group cannot run an op, some endpoint pool has an unhealthy or ejected endpoint (or
+  none usable), or a shared store (``resiliency.stores``) is unreachable: one
+  dependency is down, the rest still serves;
 - ``"healthy"``: otherwise (also with nothing registered).
 
 One dependency down is "degraded", not "unhealthy", so a load balancer that takes a
@@ -128,6 +130,13 @@ def check_health(registry: Registry) -> HealthReport:
             unavailable.append(name)
             issues.append(issue)
             critical = critical or getattr(group, "critical", False)
+    for _, pool in registry.items("pool"):
+        issue = pool.health_issue()
+        if issue is not None:
+            issues.append(issue)
+    for store in registry.stores:
+        if not getattr(store, "available", True):
+            issues.append(f"store {store!r} is unavailable")
     status: HealthStatus = "unhealthy" if critical else "degraded" if issues else "healthy"
     return HealthReport(
         status=status,

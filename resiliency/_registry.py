@@ -23,7 +23,7 @@ logger = logging.getLogger("resiliency")
 T = TypeVar("T")
 Listener = Callable[[Event], object]
 
-_KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy")
+_KINDS = ("breaker", "bulkhead", "rate_limiter", "group", "policy", "pool")
 _PLURALS = {"policy": "policies"}
 
 
@@ -32,9 +32,18 @@ class Registry:
 
     A name is declared once per kind; declaring it again with the same settings returns
     the existing object, with different settings it is a ``ValueError``.
+
+    Args:
+        store: the default store of the named breakers, limiters, bulkheads and retry
+            budgets made with this registry (default None: local state). See
+            ``resiliency.stores``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, store: Any = None) -> None:
+        from ._store import check_store
+
+        self.store = check_store(store)
+        self.stores: tuple[Any, ...] = ()  # the shared stores in use, for health()
         self._lock = threading.RLock()
         self._items: dict[str, dict[str, Any]] = {kind: {} for kind in _KINDS}
         self._settings: dict[tuple[str, str], object] = {}
@@ -97,6 +106,10 @@ class Registry:
         """Return the failover group called ``name`` (``KeyError`` naming the known ones)."""
         return self._find("group", name)
 
+    def pool(self, name: str) -> Any:
+        """Return the endpoint pool called ``name`` (``KeyError`` naming the known ones)."""
+        return self._find("pool", name)
+
     def policy(self, name: str) -> Any:
         """Return the policy registered as ``name`` (``KeyError`` naming the known ones)."""
         return self._find("policy", name)
@@ -119,15 +132,22 @@ class Registry:
             self._settings.clear()
             self.listeners = ()
 
+    def watch_store(self, store: Any) -> None:
+        """Count ``store`` in ``health()`` (its outages make the report "degraded")."""
+        with self._lock:
+            if all(s is not store for s in self.stores):
+                self.stores = (*self.stores, store)
+
     # -- health --------------------------------------------------------------------
 
     def health(self) -> HealthReport:
-        """Return a ``HealthReport`` of the named breakers, bulkheads and failover groups.
+        """Return a ``HealthReport`` of the named breakers, bulkheads, failover groups and endpoint pools.
 
         "unhealthy" when a breaker marked ``critical=True`` is open or a group marked
         ``critical=True`` cannot run an op (every provider's breaker open); "degraded"
         when any breaker is open or half-open, a bulkhead is saturated (no free slot,
-        and callers waiting or no queue) or a group cannot run an op; "healthy"
+        and callers waiting or no queue), a group cannot run an op, an endpoint pool has
+        an unhealthy or ejected endpoint, or a shared store is unreachable; "healthy"
         otherwise.
         """
         from ._health import check_health

@@ -54,7 +54,7 @@ _NOT_YET: Any = object()
 class RetryStrategy(Strategy):
     """The retry strategy in a pipeline: one policy, a clock, a registry for events."""
 
-    __slots__ = ("_clock", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_policy", "label", "name", "registry")
     kind = "retry"
 
     def __init__(
@@ -69,6 +69,7 @@ class RetryStrategy(Strategy):
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         self.name = name
+        self.label = name
 
     @property
     def policy(self) -> RetryPolicy:
@@ -77,8 +78,9 @@ class RetryStrategy(Strategy):
 
     @property
     def passthrough(self) -> bool:
-        """True unless results are checked or a total time budget needs a start time."""
-        return self._policy.retry_if_result is None and self._policy.max_total_time is None
+        """True unless results are checked, a total time needs a start time, or a budget counts calls."""
+        p = self._policy
+        return p.retry_if_result is None and p.max_total_time is None and p.budget is None
 
     def _announce(self, attempt: int, outcome: Any, delay: float) -> Any:
         hook = self._policy.on_retry
@@ -86,7 +88,7 @@ class RetryStrategy(Strategy):
         if hook is None and not registry.listeners:
             return None
         error = outcome.error if type(outcome) is Failure else None
-        event = RetryScheduled(self.name, attempt, delay, error, None if error else outcome)
+        event = RetryScheduled(self.label, attempt, delay, error, None if error else outcome)
         registry.emit(event)
         if hook is None:
             return None
@@ -155,7 +157,12 @@ class RetryStrategy(Strategy):
         """Run the retry loop over ``inner`` (``first``: the first attempt's outcome if made)."""
         clock = self._clock or _clock_module._current
         started = clock.monotonic() if self._policy.max_total_time is not None else None
-        outcome = inner(args, kwargs) if first is _NOT_YET else first
+        if first is _NOT_YET:
+            if self._policy.budget is not None:
+                self._policy.budget.deposit()
+            outcome = inner(args, kwargs)
+        else:
+            outcome = first
         attempt, previous, total = 1, 0.0, 0.0
         failure, check_results = Failure, self._policy.retry_if_result is not None
         while True:
@@ -187,7 +194,12 @@ class RetryStrategy(Strategy):
         """Run the retry loop over async ``inner`` (``first``: the first outcome if made)."""
         clock = self._clock or _clock_module._current
         started = clock.monotonic() if self._policy.max_total_time is not None else None
-        outcome = await inner(args, kwargs) if first is _NOT_YET else first
+        if first is _NOT_YET:
+            if self._policy.budget is not None:
+                self._policy.budget.deposit()
+            outcome = await inner(args, kwargs)
+        else:
+            outcome = first
         attempt, previous, total = 1, 0.0, 0.0
         failure, check_results = Failure, self._policy.retry_if_result is not None
         awaits = self._policy._async_predicates != (None, None)
@@ -241,6 +253,17 @@ class RetryStrategy(Strategy):
         if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
             return lambda args, kwargs: run(inner, args, kwargs)
         failure = Failure
+        if self._policy.budget is not None:
+            deposit = self._policy.budget.deposit
+
+            def budgeted(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                deposit()
+                outcome = inner(args, kwargs)
+                if type(outcome) is not failure:
+                    return outcome
+                return run(inner, args, kwargs, None, outcome)
+
+            return budgeted
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             outcome = inner(args, kwargs)
@@ -256,6 +279,17 @@ class RetryStrategy(Strategy):
         if self._policy.retry_if_result is not None or self._policy.max_total_time is not None:
             return lambda args, kwargs: run(inner, args, kwargs)
         failure = Failure
+        if self._policy.budget is not None:
+            deposit = self._policy.budget.deposit
+
+            async def budgeted(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                deposit()
+                outcome = await inner(args, kwargs)
+                if type(outcome) is not failure:
+                    return outcome
+                return await run(inner, args, kwargs, None, outcome)
+
+            return budgeted
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             outcome = await inner(args, kwargs)

@@ -102,6 +102,7 @@ def make_decider(policy: RetryPolicy) -> Decider:
     rng = policy.rng or _RANDOM
     respect_retry_after, max_retry_after = policy.respect_retry_after, policy.max_retry_after
     max_total_time = policy.max_total_time
+    budget = policy.budget
     clamp = _backoff.clamp_delay
     hint_of = retry_after_from
     # base 0 gives 0 for every kind but "random", which draws from [0, max_delay].
@@ -160,10 +161,12 @@ def make_decider(policy: RetryPolicy) -> Decider:
                     return None
                 delay = hint
         if switch.instant:
-            return 0.0
+            return 0.0 if budget is None or budget.try_withdraw(attempt, error) else None
         if max_total_time is not None and elapsed + delay > max_total_time:
             return None
         if remaining is not None and delay >= remaining:
+            return None
+        if budget is not None and not budget.try_withdraw(attempt, error):
             return None
         return delay
 

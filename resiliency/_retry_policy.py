@@ -54,6 +54,7 @@ class RetryFields(TypedDict, total=False):
     max_total_time: float | None
     on_retry: Callable[[Any], object] | None
     rng: random.Random | None
+    budget: Any
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -70,6 +71,7 @@ _DEFAULTS: dict[str, Any] = {
     "max_total_time": None,
     "on_retry": None,
     "rng": None,
+    "budget": None,
 }
 
 
@@ -106,6 +108,8 @@ class RetryPolicy:
         max_total_time: seconds budget for all attempts and sleeps (default None).
         on_retry: called with a ``RetryScheduled`` event before each sleep.
         rng: the ``random.Random`` for jitter (default: the ``random`` module's).
+        budget: a ``RetryBudget`` each call deposits into and each retry withdraws
+            from; when it is spent the error is raised at once (default None).
 
     Raises:
         ValueError, TypeError: a field out of range or of the wrong type.
@@ -124,6 +128,7 @@ class RetryPolicy:
     max_total_time: float | None
     on_retry: Callable[[Any], object] | None
     rng: random.Random | None = field(compare=False)
+    budget: Any = field(compare=False)
     fields_set: frozenset[str] = field(repr=False)
     _should_retry: Callable[[BaseException], bool] = field(repr=False, compare=False)
     _delay: Callable[..., float] | None = field(repr=False, compare=False)
@@ -188,6 +193,13 @@ class RetryPolicy:
         put(self, "rng", rng)
         if self.max_attempts is None and self.max_total_time is None:
             raise ValueError(message("max_attempts", "an int >= 1, or None with max_total_time set", None))
+        budget = values["budget"]
+        if budget is not None:
+            from ._retry_budget import RetryBudget
+
+            if not isinstance(budget, RetryBudget):
+                raise TypeError(message("budget", "a RetryBudget or None", budget))
+        put(self, "budget", budget)
         put(self, "fields_set", frozenset(fields))
         put(self, "_async_predicates", async_predicates(self))
         put(self, "_decider", make_decider(self))

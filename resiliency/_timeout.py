@@ -1,56 +1,44 @@
 """``@timeout``: give up on a call at a deadline, and carry that deadline inward.
 
-Async calls are cancelled through the event loop (``asyncio.timeout`` when asyncio runs
-with the system clock, the cheaper native primitive; an anyio cancel scope otherwise, so
-trio works too). Sync calls run in a worker thread and the caller stops waiting at the
-deadline: Python cannot stop a thread, so the worker is abandoned and runs on (at most
-64 at once, see ``_workers``), its result discarded. ``mode="cooperative"`` runs the call
-in the caller's thread; the function checks ``resiliency.remaining()`` itself.
+Async calls are cancelled through anyio's semantics: an anyio cancel scope (trio, and
+virtual clocks), or on asyncio with the system clock a cheaper loop timer that cancels
+the task but respects anyio's shielded scopes (``_alarm``). Sync calls run in a worker
+thread and the caller stops waiting at the deadline: Python cannot stop a thread, so
+the worker is abandoned and runs on, its result discarded; it still counts against the
+worker limit (``_workers``) and keeps the slot of a bulkhead above it (``_holds``).
+``mode="cooperative"`` runs the call in the caller's thread; the function checks
+``resiliency.remaining()`` itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, overload
 
 import anyio
 
+from ._alarm import AVAILABLE as ALARM_AVAILABLE
+from ._alarm import Alarm
 from ._clock import SYSTEM_CLOCK, Clock, get_clock
 from ._deadline import push_deadline, reset_deadline
 from ._decorators import Decorator, Target, apply_strategy
 from ._engine import AsyncLayer, CallablePolicy, Strategy, SyncLayer
-from ._errors import ResiliencyTimeoutError
+from ._errors import ResiliencyTimeoutError, WorkerLimitError
 from ._events import TimeoutOccurred
+from ._holds import mark_leaves_work
 from ._outcome import Failure
 from ._registry import Registry, default_registry
-from ._validate import check_duration, message
-from ._workers import workers
+from ._validate import check_count, check_duration, message
+from ._workers import Deadline, WorkerPool, workers
 
 __all__ = ["TimeoutPolicy", "TimeoutStrategy", "timeout"]
 
 _MODES = ("thread", "cooperative")
 _running_loop = asyncio._get_running_loop  # C function: cheap test for asyncio
 _current_task = asyncio.current_task
-
-
-class _Alarm:
-    """The timer callback of one asyncio timeout: cancels the task, remembers it did."""
-
-    __slots__ = ("cancelling", "fired", "task")
-
-    def __init__(self, task: asyncio.Task[Any]) -> None:
-        self.task = task
-        self.cancelling = task.cancelling()
-        self.fired = False
-
-    def fire(self) -> None:
-        self.fired = True
-        self.task.cancel()
-
 
 @dataclass(frozen=True, slots=True)
 class TimeoutPolicy(CallablePolicy):
@@ -62,18 +50,31 @@ class TimeoutPolicy(CallablePolicy):
             the deadline) or "cooperative" (run in the caller's thread; the call checks
             ``resiliency.remaining()``, and a late result is refused with the timeout
             error). Async calls are always cancelled.
+        max_workers: thread mode: the most worker threads this policy's calls may run at
+            once, abandoned ones included, int >= 1 (default None: share the process-wide
+            pool of 64 with every other timeout). Give each dependency its own limit so
+            one that hangs cannot starve the others of workers. A call that finds no
+            free worker before its deadline fails with ``WorkerLimitError``.
 
     Raises:
-        ValueError, TypeError: ``seconds`` <= 0, NaN or not a number; unknown ``mode``.
+        ValueError, TypeError: ``seconds`` <= 0, NaN or not a number; unknown ``mode``;
+            ``max_workers`` < 1 or not an int.
     """
 
     seconds: float = 30.0
     mode: Literal["thread", "cooperative"] = "thread"
+    max_workers: int | None = None
+    # The policy's own workers (with max_workers): shared by every call site and every
+    # strategy built from this policy object (e.g. each resiliency.execute() call).
+    _pool: WorkerPool = field(default=workers, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seconds", check_duration("seconds", self.seconds, allow_zero=False))
         if self.mode not in _MODES:
             raise ValueError(message("mode", "'thread' or 'cooperative'", self.mode))
+        limit = check_count("max_workers", self.max_workers, allow_none=True)
+        if limit is not None:
+            object.__setattr__(self, "_pool", WorkerPool(limit))
 
     def to_strategy(self) -> TimeoutStrategy:
         """Return a strategy applying this policy."""
@@ -83,7 +84,7 @@ class TimeoutPolicy(CallablePolicy):
 class TimeoutStrategy(Strategy):
     """The timeout strategy in a pipeline."""
 
-    __slots__ = ("_clock", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_policy", "label", "name", "registry")
     kind = "timeout"
 
     def __init__(
@@ -98,6 +99,7 @@ class TimeoutStrategy(Strategy):
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         self.name = name
+        self.label = name
 
     @property
     def policy(self) -> TimeoutPolicy:
@@ -108,13 +110,18 @@ class TimeoutStrategy(Strategy):
         seconds = self._policy.seconds
         elapsed = clock.monotonic() - start
         if self.registry.listeners:
-            self.registry.emit(TimeoutOccurred(self.name, seconds, elapsed))
-        return Failure(ResiliencyTimeoutError(seconds, elapsed, self.name))
+            self.registry.emit(TimeoutOccurred(self.label, seconds, elapsed))
+        return Failure(ResiliencyTimeoutError(seconds, elapsed, self.label))
+
+    def _no_worker(self, clock: Clock, start: float, pool: WorkerPool) -> Failure:
+        waited = clock.monotonic() - start
+        return Failure(WorkerLimitError(self.name, pool.limit, pool.abandoned, waited))
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
         """Thread or cooperative layer, as the policy's mode says."""
         seconds = self._policy.seconds
         cooperative = self._policy.mode == "cooperative"
+        pool = self._policy._pool
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             clock = self._clock or get_clock()
@@ -129,22 +136,27 @@ class TimeoutStrategy(Strategy):
                 context = contextvars.copy_context()
             finally:
                 reset_deadline(token)
-            future = workers.submit(context.run, (inner, args, kwargs), seconds)
-            if future is None:
-                return self._timed_out(clock, start)
+            until = Deadline(clock, start, seconds, pool)
             try:
-                outcome = future.result(timeout=max(seconds - (clock.monotonic() - start), 0.0))
-            except FutureTimeout:
-                workers.abandon(future)
-                return self._timed_out(clock, start)
+                future = pool.start(context.run, (inner, args, kwargs), until)
+                if future is None:
+                    return self._no_worker(clock, start, pool)
+                if not until.wait_for(future):
+                    pool.abandon(future)
+                    return self._timed_out(clock, start)
+            finally:
+                until.cancel()
+            outcome = future.result()
             if clock is not SYSTEM_CLOCK and clock.monotonic() - start > seconds:
                 return self._timed_out(clock, start)
             return outcome
 
+        if not cooperative:
+            mark_leaves_work(layer)  # an abandoned worker runs on: a bulkhead above waits for it
         return layer
 
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
-        """Cancelling layer: asyncio.timeout, or an anyio cancel scope."""
+        """Cancelling layer: an anyio cancel scope, or the asyncio alarm (shield-aware)."""
         seconds = self._policy.seconds
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -153,16 +165,16 @@ class TimeoutStrategy(Strategy):
             token = push_deadline(seconds, clock, start)
             try:
                 if clock is SYSTEM_CLOCK:
-                    loop = _running_loop()
+                    loop = _running_loop() if ALARM_AVAILABLE else None
                     if loop is not None:
-                        # asyncio's own primitive, pared down: a timer that cancels this
-                        # task, told apart from other cancellations by the task's
-                        # cancel count (as asyncio.timeout does), at half its cost.
+                        # A loop timer that cancels this task unless it is shielded,
+                        # told apart from other cancellations by the task's cancel
+                        # count (as asyncio.timeout does), at a third of a cancel
+                        # scope's cost (see _alarm).
                         task = _current_task(loop)
                         if task is None:
                             raise RuntimeError("@timeout needs to run inside an asyncio task")
-                        alarm = _Alarm(task)
-                        handle = loop.call_at(loop.time() + seconds, alarm.fire)
+                        alarm = Alarm(loop, task, seconds)
                         try:
                             return await inner(args, kwargs)
                         except asyncio.CancelledError:
@@ -172,7 +184,7 @@ class TimeoutStrategy(Strategy):
                             if task.uncancel() > alarm.cancelling:  # someone else cancelled too
                                 raise
                         finally:
-                            handle.cancel()
+                            alarm.handle.cancel()
                             if alarm.fired:  # fired, but the call swallowed the cancellation
                                 task.uncancel()
                     else:
@@ -205,6 +217,7 @@ def timeout(
     /,
     *,
     mode: Literal["thread", "cooperative"] = "thread",
+    max_workers: int | None = None,
     policy: TimeoutPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
@@ -215,6 +228,7 @@ def timeout(
     /,
     *,
     mode: Literal["thread", "cooperative"] = "thread",
+    max_workers: int | None = None,
     policy: TimeoutPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
@@ -224,11 +238,16 @@ def timeout(
 
     ``@timeout(2.0)``, ``@timeout(timedelta(seconds=2))``, ``@timeout(policy=...)``, or
     bare ``@timeout`` (30 s). The deadline is visible inside the call through
-    ``resiliency.remaining()``; nested timeouts keep the earlier deadline.
+    ``resiliency.remaining()``; nested timeouts keep the earlier deadline. Fields are
+    ``TimeoutPolicy``'s: ``mode`` ("thread" or "cooperative", for sync calls) and
+    ``max_workers`` (thread mode: a worker limit of this decorator's own; default: the
+    process-wide pool of 64).
 
     Raises:
         ResiliencyTimeoutError: (at call time) the call passed its deadline.
-        ValueError, TypeError: (at decoration) bad ``seconds`` or ``mode``.
+        WorkerLimitError: (at call time, thread mode) no worker thread was free before
+            the deadline; the call never ran.
+        ValueError, TypeError: (at decoration) bad ``seconds``, ``mode`` or ``max_workers``.
     """
     fn = None
     if callable(seconds) or isinstance(seconds, (classmethod, staticmethod)):
@@ -236,10 +255,10 @@ def timeout(
     if policy is not None:
         if not isinstance(policy, TimeoutPolicy):
             raise TypeError(message("policy", "a TimeoutPolicy", policy))
-        if seconds is not None:
-            raise TypeError("timeout() takes seconds or policy=, not both")
+        if seconds is not None or max_workers is not None:
+            raise TypeError("timeout() takes seconds and max_workers, or policy=, not both")
     else:
-        policy = TimeoutPolicy(30.0 if seconds is None else seconds, mode)
+        policy = TimeoutPolicy(30.0 if seconds is None else seconds, mode, max_workers)
     strategy = TimeoutStrategy(policy, clock=clock, registry=registry, name=name)
     if fn is not None:
         return apply_strategy(fn, strategy)

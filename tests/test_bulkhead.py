@@ -21,7 +21,7 @@ import pytest
 
 from resiliency import BulkheadFullError, Registry, ResiliencyTimeoutError, retry, timeout
 from resiliency._bulkhead import Bulkhead, BulkheadMetrics, BulkheadPolicy, bulkhead
-from resiliency._bulkhead._core import GRANTED, RETURNED, WAITING, AsyncWaiter, Slots
+from resiliency._bulkhead._core import GRANTED, RETURNED, WAITING, AsyncWaiter, Slot, Slots
 from resiliency._deadline import push_deadline, reset_deadline
 from resiliency._events import BulkheadRejected
 from resiliency.testing import FakeClock, describe
@@ -671,7 +671,8 @@ async def test_waiter_cancelled_as_it_is_handed_a_slot_loses_no_slot(cancel_firs
     async def work(tag: str) -> None:
         ran.append(tag)
 
-    slot = core.free.pop()  # stand-in for a caller holding the only slot
+    slot = core._take_locked()  # stand-in for a caller holding the only slot
+    assert slot is not None
     with anyio.fail_after(SAFETY):
         async with anyio.create_task_group() as tg:
             scope = anyio.CancelScope()
@@ -936,7 +937,8 @@ class DeadWaiter:
 
 def test_a_slot_granted_to_a_waiter_whose_loop_is_gone_goes_on() -> None:
     core = Slots(BulkheadPolicy(max_concurrent=1, max_queue=2))
-    slot = core.free.pop()
+    slot = core.admit(DeadWaiter(), True)  # type: ignore[arg-type]
+    assert isinstance(slot, Slot)
     dead = DeadWaiter()
     alive = DeadWaiter()
     alive.wake = lambda: True  # type: ignore[method-assign]
@@ -953,7 +955,7 @@ def test_a_slot_granted_to_a_waiter_whose_loop_is_gone_goes_on() -> None:
 def test_admit_takes_a_slot_freed_since_the_fast_path_missed() -> None:
     core = Slots(BulkheadPolicy(max_concurrent=1))
     waiter = DeadWaiter()
-    assert core.admit(waiter, True) is core.slots[0]  # type: ignore[arg-type]
+    assert core.admit(waiter, True) is core.made[0]  # type: ignore[arg-type]
     assert core.admit(waiter, True) == "full"  # type: ignore[arg-type]
     assert core.rejected == 1
 

@@ -23,7 +23,6 @@ from resiliency._circuit_breaker import CircuitBreaker, CircuitBreakerPolicy, Ci
 from resiliency._events import CallRecorded, CircuitStateChanged, Event
 from resiliency.testing import FakeClock
 
-PROBE = -1.0
 BUCKETS = 10  # TimeWindow's default
 
 
@@ -63,6 +62,8 @@ class Model:
         self.p = policy
         self.transitions: list[tuple[str, str]] = []
         self.calls_recorded = 0
+        self.round = 0  # half-open rounds so far: a probe's ticket is -round
+        self.probes = 0  # probes running now, of any round
         self.clear()
 
     def clear(self) -> None:
@@ -72,7 +73,7 @@ class Model:
         self.consecutive = 0
         self.count_window: deque[tuple[bool, bool]] = deque(maxlen=self.p.window_size or 1)
         self.time_window: list[tuple[int, bool, bool]] = []
-        self.probes = self.probe_successes = 0
+        self.probe_successes = 0
         self.successes = self.failures = self.slow = self.rejections = self.opened = 0
 
     def move(self, new: str) -> None:
@@ -93,10 +94,11 @@ class Model:
                 self.rejections += 1
                 return wait
             self.move("half_open")
-            self.probes, self.probe_successes = 0, 0
+            self.probe_successes = 0
+            self.round += 1
         if self.probes < self.p.half_open_max_calls:
             self.probes += 1
-            return PROBE
+            return -float(self.round)
         self.rejections += 1
         return 0.0
 
@@ -112,11 +114,13 @@ class Model:
     def open(self, now: float) -> None:
         self.opened += 1
         self.opened_at = now
-        self.probes = self.probe_successes = 0
+        self.probe_successes = 0
         self.move("open")
 
-    def record(self, now: float, failed: bool, slow: bool, probe: bool) -> None:
+    def record(self, now: float, failed: bool, slow: bool, probe: float) -> None:
         self.calls_recorded += 1
+        if probe:
+            self.probes -= 1
         self.failures += failed
         self.successes += not failed
         self.slow += slow
@@ -136,22 +140,21 @@ class Model:
                 or (slow_rate is not None and calls >= self.p.minimum_calls and slowed / calls >= slow_rate)
             ):
                 self.open(now)
-        elif self.state == "half_open" and probe:
-            self.probes = max(0, self.probes - 1)
+        elif self.state == "half_open" and probe == -self.round:
             if failed or slow:
                 self.open(now)
             else:
                 self.probe_successes += 1
                 if self.probe_successes >= self.p.success_threshold:
-                    self.consecutive, self.probes, self.probe_successes = 0, 0, 0
+                    self.consecutive, self.probe_successes = 0, 0
                     self.count_window.clear()
                     self.time_window.clear()
                     self.forced = False
                     self.move("closed")
 
-    def release(self, probe: bool) -> None:
-        if probe and self.state == "half_open":
-            self.probes = max(0, self.probes - 1)
+    def release(self, probe: float) -> None:
+        if probe:
+            self.probes -= 1
 
     def force_open(self, now: float) -> None:
         self.forced = True
@@ -249,11 +252,11 @@ class BreakerMachine(RuleBasedStateMachine):
             assert rejection.retry_after == verdict
             assert rejection.breaker is self.breaker
             return
-        assert verdict is None or verdict == PROBE, f"admitted, the model rejected: {verdict}"
+        assert verdict is None or verdict < 0, f"admitted, the model rejected: {verdict}"
         end = self.clock.monotonic()
         expected = KINDS[step.kind] or step.kind
         assert result == expected
-        probe = verdict == PROBE
+        probe = 0.0 if verdict is None else verdict
         if step.kind == "skip":
             self.model.release(probe)
             return

@@ -13,20 +13,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from resiliency._circuit_breaker._policy import CircuitBreakerPolicy
-from resiliency._circuit_breaker._state import PROBE, BreakerCore, CircuitState
+from resiliency._circuit_breaker._state import BreakerCore, CircuitState
 
 CLOSED, OPEN, HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
+ROUND_1, ROUND_2 = -1.0, -2.0  # the probe tickets of the first half-open rounds
 
 
 def core(**fields: Any) -> BreakerCore:
     return BreakerCore(CircuitBreakerPolicy(**fields))
 
 
-def ok(breaker: BreakerCore, now: float = 0.0, duration: float = 0.0, probe: bool = False) -> None:
+def ok(breaker: BreakerCore, now: float = 0.0, duration: float = 0.0, probe: float = 0.0) -> None:
     breaker.record(now, failed=False, duration=duration, probe=probe)
 
 
-def fail(breaker: BreakerCore, now: float = 0.0, duration: float = 0.0, probe: bool = False) -> None:
+def fail(breaker: BreakerCore, now: float = 0.0, duration: float = 0.0, probe: float = 0.0) -> None:
     breaker.record(now, failed=True, duration=duration, probe=probe)
 
 
@@ -78,7 +79,7 @@ def test_failure_rate_opens_exactly_at_the_threshold_once_minimum_calls_are_seen
 def test_failure_rate_below_the_threshold_stays_closed() -> None:
     breaker = core(failure_threshold=None, failure_rate_threshold=0.5, window_size=10, minimum_calls=10)
     for i in range(100):
-        breaker.record(0.0, failed=i % 10 < 4, duration=0.0, probe=False)  # 4 in every 10
+        breaker.record(0.0, failed=i % 10 < 4, duration=0.0, probe=0.0)  # 4 in every 10
     assert breaker.state is CLOSED
     assert breaker.snapshot(0.0).window_calls == 10
 
@@ -175,16 +176,16 @@ def test_state_stays_open_until_admit_but_state_at_reports_half_open() -> None:
     assert breaker.state_at(10.0) is HALF_OPEN
     assert breaker.state is OPEN  # nothing moved it yet
     assert breaker.snapshot(10.0).state is HALF_OPEN
-    assert breaker.admit(10.0) == PROBE
+    assert breaker.admit(10.0) == ROUND_1
     assert breaker.state is HALF_OPEN
 
 
 def test_half_open_admits_at_most_half_open_max_calls_probes() -> None:
     breaker = core(failure_threshold=1, reset_timeout=1, half_open_max_calls=3, success_threshold=10)
     fail(breaker)
-    assert [breaker.admit(1.0) for _ in range(5)] == [PROBE, PROBE, PROBE, 0.0, 0.0]
-    ok(breaker, now=1.0, probe=True)  # frees one slot
-    assert breaker.admit(1.0) == PROBE
+    assert [breaker.admit(1.0) for _ in range(5)] == [ROUND_1, ROUND_1, ROUND_1, 0.0, 0.0]
+    ok(breaker, now=1.0, probe=ROUND_1)  # frees one slot
+    assert breaker.admit(1.0) == ROUND_1
     assert breaker.admit(1.0) == 0.0
     assert breaker.snapshot(1.0).half_open_in_flight == 3
     assert breaker.snapshot(1.0).rejections == 3
@@ -203,9 +204,9 @@ def test_success_threshold_probes_close_it_with_a_fresh_window() -> None:
     fail(breaker)
     assert breaker.state is OPEN
     for i in range(3):
-        assert breaker.admit(5.0 + i) == PROBE
+        assert breaker.admit(5.0 + i) == ROUND_1
         assert breaker.state is HALF_OPEN
-        ok(breaker, now=5.0 + i, probe=True)
+        ok(breaker, now=5.0 + i, probe=ROUND_1)
     assert breaker.state is CLOSED
     snap = breaker.snapshot(8.0)
     assert (snap.window_calls, snap.window_failures, snap.consecutive_failures) == (0, 0, 0)
@@ -218,10 +219,10 @@ def test_success_threshold_probes_close_it_with_a_fresh_window() -> None:
 def test_a_failed_probe_reopens_and_restarts_the_timeout() -> None:
     breaker = core(failure_threshold=1, reset_timeout=5, success_threshold=2)
     fail(breaker, now=0.0)
-    assert breaker.admit(5.0) == PROBE
-    ok(breaker, now=5.5, probe=True)
-    assert breaker.admit(6.0) == PROBE
-    fail(breaker, now=6.0, probe=True)
+    assert breaker.admit(5.0) == ROUND_1
+    ok(breaker, now=5.5, probe=ROUND_1)
+    assert breaker.admit(6.0) == ROUND_1
+    fail(breaker, now=6.0, probe=ROUND_1)
     assert breaker.state is OPEN
     assert breaker.admit(7.0) == 4.0
     assert breaker.snapshot(7.0).opened_count == 2
@@ -232,8 +233,8 @@ def test_a_slow_probe_reopens_in_slow_call_mode() -> None:
         failure_threshold=1, slow_call_duration=2.0, slow_call_rate_threshold=1.0, window_size=10, reset_timeout=1
     )
     fail(breaker)
-    assert breaker.admit(1.0) == PROBE
-    ok(breaker, now=4.0, duration=3.0, probe=True)
+    assert breaker.admit(1.0) == ROUND_1
+    ok(breaker, now=4.0, duration=3.0, probe=ROUND_1)
     assert breaker.state is OPEN
 
 
@@ -241,9 +242,9 @@ def test_a_late_result_from_the_closed_era_decides_nothing() -> None:
     breaker = core(failure_threshold=1, reset_timeout=1)
     assert breaker.admit(0.0) is None  # a slow call starts while closed
     fail(breaker, now=0.0)  # another call opens the breaker
-    assert breaker.admit(1.0) == PROBE
-    ok(breaker, now=1.0, probe=False)  # the old call ends: no probe success
-    fail(breaker, now=1.0, probe=False)
+    assert breaker.admit(1.0) == ROUND_1
+    ok(breaker, now=1.0, probe=0.0)  # the old call ends: no probe success
+    fail(breaker, now=1.0, probe=0.0)
     assert breaker.state is HALF_OPEN
     assert breaker.snapshot(1.0).calls == 3
 
@@ -251,12 +252,12 @@ def test_a_late_result_from_the_closed_era_decides_nothing() -> None:
 def test_release_frees_a_probe_slot_and_counts_nothing() -> None:
     breaker = core(failure_threshold=1, reset_timeout=1)
     fail(breaker)
-    assert breaker.admit(1.0) == PROBE
+    assert breaker.admit(1.0) == ROUND_1
     assert breaker.admit(1.0) == 0.0
-    breaker.release(probe=True)
+    breaker.release(probe=ROUND_1)
     assert breaker.state is HALF_OPEN
-    assert breaker.admit(1.0) == PROBE
-    breaker.release(probe=False)  # a closed-era call: nothing to free
+    assert breaker.admit(1.0) == ROUND_1
+    breaker.release(probe=0.0)  # a closed-era call: nothing to free
     assert breaker.admit(1.0) == 0.0
     snap = breaker.snapshot(1.0)
     assert (snap.calls, snap.successes, snap.failures, snap.half_open_in_flight) == (1, 0, 1, 1)
@@ -293,9 +294,9 @@ def test_force_open_on_an_open_breaker_holds_it_without_an_event() -> None:
 def test_force_open_from_half_open() -> None:
     breaker = core(failure_threshold=1, reset_timeout=1)
     fail(breaker)
-    assert breaker.admit(1.0) == PROBE
+    assert breaker.admit(1.0) == ROUND_1
     breaker.force_open(1.0)
-    ok(breaker, now=1.0, probe=True)  # the probe ends while forced open
+    ok(breaker, now=1.0, probe=ROUND_1)  # the probe ends while forced open
     assert breaker.state is OPEN
     assert breaker.admit(99.0) == math.inf
 
@@ -330,10 +331,10 @@ def test_every_transition_is_reported_outside_the_lock() -> None:
 
     breaker.on_transition = on_transition
     fail(breaker, now=0.0)  # closed -> open
-    assert breaker.admit(1.0) == PROBE  # open -> half-open
-    fail(breaker, now=1.0, probe=True)  # half-open -> open
-    assert breaker.admit(2.0) == PROBE  # open -> half-open
-    ok(breaker, now=2.0, probe=True)  # half-open -> closed
+    assert breaker.admit(1.0) == ROUND_1  # open -> half-open
+    fail(breaker, now=1.0, probe=ROUND_1)  # half-open -> open
+    assert breaker.admit(2.0) == ROUND_2  # open -> half-open
+    ok(breaker, now=2.0, probe=ROUND_2)  # half-open -> closed
     assert events == [(CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]
 
 
@@ -437,7 +438,7 @@ def test_threads_never_exceed_the_probe_limit() -> None:
     def worker(_: int) -> None:
         for _ in range(1_000):
             verdict = breaker.admit(5.0)
-            if verdict != PROBE:
+            if verdict != ROUND_1:
                 assert verdict == 0.0
                 continue
             with guard:
@@ -445,7 +446,7 @@ def test_threads_never_exceed_the_probe_limit() -> None:
                 in_flight[1] = max(in_flight)
             with guard:
                 in_flight[0] -= 1
-            breaker.record(5.0, failed=False, duration=0.0, probe=True)
+            breaker.record(5.0, failed=False, duration=0.0, probe=ROUND_1)
 
     run_threads(32, worker)
     snap = breaker.snapshot(5.0)
@@ -468,9 +469,11 @@ class Model:
         self.opened_at = 0.0
         self.consecutive = 0
         self.window: deque[tuple[bool, bool]] = deque(maxlen=policy.window_size or 1)
-        self.probes = 0
         self.probe_successes = 0
         self.successes = self.failures = self.slow = self.rejections = self.opened = 0
+        # Kept by reset(): half-open rounds so far, and probes running now (of any round).
+        self.round = getattr(self, "round", 0)
+        self.probes = getattr(self, "probes", 0)
 
     def state_at(self, now: float) -> str:
         if self.state == "open" and not self.forced and now - self.opened_at >= self.p.reset_timeout:
@@ -484,22 +487,25 @@ class Model:
             if self.state_at(now) == "open":
                 self.rejections += 1
                 return math.inf if self.forced else self.opened_at + self.p.reset_timeout - now
-            self.state, self.probes, self.probe_successes = "half_open", 0, 0
+            self.state, self.probe_successes = "half_open", 0
+            self.round += 1
         if self.probes < self.p.half_open_max_calls:
             self.probes += 1
-            return PROBE
+            return -float(self.round)
         self.rejections += 1
         return 0.0
 
     def open(self, now: float) -> None:
         if self.state != "open":
             self.opened += 1
-        self.state, self.opened_at, self.probes, self.probe_successes = "open", now, 0, 0
+        self.state, self.opened_at, self.probe_successes = "open", now, 0
 
-    def record(self, now: float, failed: bool, slow: bool, probe: bool) -> None:
+    def record(self, now: float, failed: bool, slow: bool, probe: float) -> None:
         self.failures += failed
         self.successes += not failed
         self.slow += slow
+        if probe:
+            self.probes -= 1
         if self.state == "closed":
             self.consecutive = self.consecutive + 1 if failed else 0
             if self.p.uses_window:
@@ -514,19 +520,18 @@ class Model:
                 or (slow_rate is not None and calls >= self.p.minimum_calls and slowed / calls >= slow_rate)
             ):
                 self.open(now)
-        elif self.state == "half_open" and probe:
-            self.probes = max(0, self.probes - 1)
+        elif self.state == "half_open" and probe == -self.round:  # a probe of this round
             if failed or slow:
                 self.open(now)
             else:
                 self.probe_successes += 1
                 if self.probe_successes >= self.p.success_threshold:
-                    self.state, self.consecutive, self.probes = "closed", 0, 0
+                    self.state, self.consecutive = "closed", 0
                     self.window.clear()
 
-    def release(self, probe: bool) -> None:
-        if probe and self.state == "half_open":
-            self.probes = max(0, self.probes - 1)
+    def release(self, probe: float) -> None:
+        if probe:
+            self.probes -= 1
 
     def force_open(self, now: float) -> None:
         self.open(now)
@@ -545,7 +550,7 @@ class BreakerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
-        self.pending: list[bool] = []  # admitted calls not yet ended: their probe flags
+        self.pending: list[float] = []  # admitted calls not yet ended: their probe tickets (0.0: none)
 
     @initialize(
         failure_threshold=st.sampled_from([None, 1, 2, 3, 5]),
@@ -588,8 +593,8 @@ class BreakerMachine(RuleBasedStateMachine):
     def admit(self) -> bool:
         verdict, expected = self.core.admit(self.now), self.model.admit(self.now)
         assert verdict == expected
-        if verdict is None or verdict == PROBE:
-            self.pending.append(verdict == PROBE)
+        if verdict is None or verdict < 0:
+            self.pending.append(0.0 if verdict is None else verdict)
             return True
         return False
 

@@ -46,7 +46,7 @@ def test_demo_runs_every_scenario_and_exits_zero(
     assert "3 real failures (3 requests), then skipped" in out
     assert "served by" in out
     # each panel states what its columns count, and the hedging panel that it was narrowed
-    assert out.count("ms per call: its time in one call") == 5
+    assert out.count("ms per call: its time in one call") == 6  # one legend per scenario
     assert "narrowed to two providers" in out
     # the servers' summary tells abandoned requests (cancelled losers) from served ones
     assert "abandoned (not served)" in out
@@ -148,3 +148,35 @@ async def test_a_request_the_client_gave_up_on_is_abandoned_not_served() -> None
         server.stop()
     stats = server.stats
     assert (stats.requests, stats.ok, stats.failures, stats.abandoned) == (2, 1, 0, 1)
+@pytest.mark.timeout(60)
+def test_demo_serves_prometheus_metrics_while_it_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    from servers import free_port
+
+    monkeypatch.setenv("COLUMNS", "200")
+    port = free_port()
+    result: list[int] = []
+    demo = threading.Thread(
+        target=lambda: result.append(main(["demo", "--no-live", "--latency", "0.1", "--metrics", str(port)]))
+    )
+    demo.start()
+    scraped: list[str] = []
+    while demo.is_alive():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                scraped.append(response.read().decode())
+        except urllib.error.HTTPError as error:
+            error.close()
+        except OSError:
+            pass  # not serving yet, or already stopped
+        time.sleep(0.02)
+    demo.join()
+    assert result == [0]
+    assert f"metrics: http://127.0.0.1:{port}/metrics" in capsys.readouterr().out
+    assert any('failover_provider_calls_total{group="storage"' in body for body in scraped)
+    assert any('circuit_breaker_state{name="storage.' in body for body in scraped)

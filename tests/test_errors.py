@@ -13,11 +13,13 @@ from resiliency import (
     AllProvidersFailedError,
     BulkheadFullError,
     CircuitOpenError,
+    NoEndpointError,
     NoProviderError,
     ProviderAttemptError,
     RateLimitedError,
     ResiliencyError,
     ResiliencyTimeoutError,
+    WorkerLimitError,
     WriteDeferredError,
 )
 
@@ -29,8 +31,10 @@ CODES = {
     RateLimitedError: "RATE_LIMITED",
     ProviderAttemptError: "PROVIDER_ATTEMPT_FAILED",
     NoProviderError: "NO_PROVIDER",
+    NoEndpointError: "NO_ENDPOINT",
     AllProvidersFailedError: "ALL_PROVIDERS_FAILED",
     WriteDeferredError: "DEFERRED",
+    WorkerLimitError: "WORKER_LIMIT",
 }
 
 

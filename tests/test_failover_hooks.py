@@ -18,7 +18,14 @@ from resiliency import (
     RetryPolicy,
     provider,
 )
-from resiliency._events import AllProvidersFailed, Event, ProviderFailed, ProviderSucceeded
+from resiliency._events import (
+    AllProvidersFailed,
+    Event,
+    FailoverFinished,
+    FailoverStarted,
+    ProviderFailed,
+    ProviderSucceeded,
+)
 from resiliency.testing import FakeClock
 
 CONSTANT = PolicyConfig(default=RetryPolicy(max_attempts=2, backoff="constant", base_delay=0.5))
@@ -201,13 +208,17 @@ async def test_listeners_receive_provider_events(registry: Registry) -> None:
 
     await group.execute("op")
     kinds = [type(e) for e in events]
-    assert kinds == [ProviderFailed, ProviderSucceeded]
-    failed = events[0]
+    assert kinds == [FailoverStarted, ProviderFailed, ProviderSucceeded, FailoverFinished]
+    failed = events[1]
     assert isinstance(failed, ProviderFailed)
-    assert (failed.name, failed.provider, failed.op, failed.attempt) == ("g", "a", "op", 1)
+    assert (failed.name, failed.provider, failed.op, failed.attempt, failed.mode) == ("g", "a", "op", 1, "sequential")
     with pytest.raises(AllProvidersFailedError):
         await group.with_options(providers=["a"]).execute("op")
-    assert isinstance(events[-1], AllProvidersFailed)
+    assert isinstance(events[-2], AllProvidersFailed)
+    finished = events[-1]
+    assert isinstance(finished, FailoverFinished)
+    assert (finished.op, finished.mode, finished.ok) == ("op", "sequential", False)
+    assert isinstance(finished.error, AllProvidersFailedError)
 
 
 # -- before_execute_op / after_execute_op --------------------------------------------------

@@ -252,4 +252,4 @@ def test_repr_counts_each_kind_in_plain_english() -> None:
     text = repr(Registry())
     assert "policies=0" in text
     assert "policys" not in text
-    assert text == "<Registry breakers=0, bulkheads=0, rate_limiters=0, groups=0, policies=0>"
+    assert text == "<Registry breakers=0, bulkheads=0, rate_limiters=0, groups=0, policies=0, pools=0>"

@@ -266,7 +266,8 @@ def test_sync_thread_mode_in_virtual_time(clock: FakeClock) -> None:
 
     with pytest.raises(ResiliencyTimeoutError) as excinfo:
         slow()
-    assert (excinfo.value.timeout, excinfo.value.elapsed) == (1.0, 5.0)
+    assert excinfo.value.timeout == 1.0
+    assert 1.0 <= excinfo.value.elapsed <= 5.0  # woken at 1.0, while the worker moves time on to 5.0
 
 
 # -- sync, cooperative mode ----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The benchmark cases, one module per scenario; importing this package registers them all.
 
 Modules are imported in report order: baselines, retry, timeout, composition, breaker,
-bulkhead, async stack, failover.
+bulkhead, async stack, failover, endpoint pools.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ ORDER = (
     "async_stack",
     "failover",
     "failover_sync",
+    "pool",
 )
 
 MODULES = tuple(importlib.import_module(f"{__name__}.{name}") for name in ORDER)

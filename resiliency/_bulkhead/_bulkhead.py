@@ -19,9 +19,11 @@ from .._deadline import remaining
 from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import BulkheadFullError
-from .._events import BulkheadRejected
+from .._events import BulkheadAdmitted, BulkheadRejected
+from .._holds import chain, leaves_work, mark_leaves_work
 from .._outcome import Failure
 from .._registry import Registry, default_registry
+from .._store import Store, check_store, shared_store
 from .._validate import message
 from ._core import QUEUED, AsyncWaiter, Slot, Slots, SyncWaiter
 from ._policy import BulkheadMetrics, BulkheadPolicy
@@ -67,6 +69,13 @@ class Bulkhead(Strategy):
     tasks) alike. A named bulkhead is recorded in its registry
     (``registry.bulkhead(name)``); an unnamed one is private to its call sites.
 
+    A sync call holds its slot until the work it started ends: a thread-mode
+    ``@timeout`` under the bulkhead that gives up on a hung call leaves its worker
+    thread running, and that worker keeps the slot taken (it shows in ``active``)
+    until it ends, so no more than ``max_concurrent`` calls ever run inside the
+    dependency. Memory and time do not grow with ``max_concurrent``: slots are made
+    as calls need them.
+
     A call takes a free slot, or waits in FIFO order while the queue has room, or is
     rejected: ``BulkheadFullError`` with reason "full" (no slot, no room in the queue)
     or "queue_timeout" (still waiting after ``queue_timeout`` seconds, or when the
@@ -86,14 +95,28 @@ class Bulkhead(Strategy):
         clock: the ``Clock`` that times waits (default: the process clock, per call).
         registry: where a named bulkhead is recorded and events go (default
             ``resiliency.registry``).
+        store: makes ``max_concurrent`` hold across every process on the store, with
+            slots as leases (``resiliency.stores``; default: the registry's ``store``
+            for a named bulkhead, else local). A shared bulkhead needs a name.
 
     Raises:
         TypeError, ValueError: a bad field, name or policy; ``ValueError`` also when
             another bulkhead already has ``name`` in the registry.
     """
 
-    __slots__ = ("_clock", "_core", "_policy", "name", "registry")
+    __slots__ = ("_clock", "_core", "_policy", "label", "name", "registry")
     kind = "bulkhead"
+
+    def __new__(cls, name: str | None = None, *, store: Any = None, registry: Registry | None = None, **_: Any) -> Any:
+        # A bulkhead on a shared store is a SharedBulkhead (fleet slots as leases).
+        table = registry if isinstance(registry, Registry) else default_registry
+        target = cls
+        if cls is Bulkhead and (store if store is not None else table.store if name else None) is not None:
+            from ._shared import SharedBulkhead
+
+            if shared_store(check_store(store), table, name is not None) is not None:
+                target = SharedBulkhead
+        return super().__new__(target)
 
     def __init__(
         self,
@@ -105,8 +128,10 @@ class Bulkhead(Strategy):
         policy: BulkheadPolicy | None = None,
         clock: Clock | None = None,
         registry: Registry | None = None,
+        store: Store | None = None,
     ) -> None:
         self.name = check_name(name)
+        self.label = self.name
         self._policy, _ = resolve_policy(policy, (max_concurrent, max_queue, queue_timeout))
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(message("clock", "a Clock with monotonic(), sleep() and asleep()", clock))
@@ -117,6 +142,13 @@ class Bulkhead(Strategy):
         self._core = Slots(self._policy)
         if name is not None:
             self.registry.add("bulkhead", name, self, self._policy)
+        shared = shared_store(check_store(store), self.registry, name is not None)
+        if shared is not None:
+            self._share(shared)
+
+    def _share(self, store: Store) -> None:
+        """Share the slots through ``store`` (``SharedBulkhead`` does; see ``_shared``)."""
+        raise TypeError(f"{type(self).__name__} cannot share its state through a store (got store={store!r})")
 
     @property
     def policy(self) -> BulkheadPolicy:
@@ -162,9 +194,13 @@ class Bulkhead(Strategy):
             return None
         return call_at(clock.monotonic() + limit, functools.partial(self._core.expire, waiter))
 
+    def _admitted(self, queued: bool, position: int) -> None:
+        if self.registry.listeners:
+            self.registry.emit(BulkheadAdmitted(self.label, queued, position))
+
     def _reject(self, reason: str) -> Failure:
         if self.registry.listeners:
-            self.registry.emit(BulkheadRejected(self.name, reason))
+            self.registry.emit(BulkheadRejected(self.label, reason))
         return Failure(BulkheadFullError(self, reason))
 
     def _wait_sync(self) -> Slot | Failure:
@@ -174,9 +210,11 @@ class Bulkhead(Strategy):
         waiter = SyncWaiter()
         verdict = core.admit(waiter, limit is None or limit > 0.0)
         if type(verdict) is Slot:
+            self._admitted(False, 0)
             return verdict
         if verdict != QUEUED:
             return self._reject(str(verdict))
+        position = len(core.queue)  # where it joined the line (racy by a place at most)
         try:
             timer = self._arm(limit, waiter)
             try:
@@ -188,7 +226,10 @@ class Bulkhead(Strategy):
             core.withdraw(waiter)
             raise
         slot = core.settle(waiter)
-        return slot if slot is not None else self._reject("queue_timeout")
+        if slot is None:
+            return self._reject("queue_timeout")
+        self._admitted(True, position)
+        return slot
 
     async def _wait_async(self) -> Slot | Failure:
         """Slow path of a task: queue and await a slot (or rejection)."""
@@ -197,9 +238,11 @@ class Bulkhead(Strategy):
         waiter = AsyncWaiter()
         verdict = core.admit(waiter, limit is None or limit > 0.0)
         if type(verdict) is Slot:
+            self._admitted(False, 0)
             return verdict
         if verdict != QUEUED:
             return self._reject(str(verdict))
+        position = len(core.queue)  # where it joined the line (racy by a place at most)
         try:
             timer = self._arm(limit, waiter)
             try:
@@ -215,15 +258,27 @@ class Bulkhead(Strategy):
             core.withdraw(waiter)
             raise
         slot = core.settle(waiter)
-        return slot if slot is not None else self._reject("queue_timeout")
+        if slot is None:
+            return self._reject("queue_timeout")
+        self._admitted(True, position)
+        return slot
 
     # -- layers ----------------------------------------------------------------------
 
     def sync_layer(self, inner: SyncLayer) -> SyncLayer:
-        """Layer for sync callers: hold a slot around ``inner``."""
+        """Layer for sync callers: hold a slot around ``inner``.
+
+        When ``inner`` may leave work running (a thread-mode timeout below, see
+        ``_holds``), the slot goes on this thread's chain of holds while ``inner`` runs,
+        so a worker abandoned inside keeps it taken until the worker ends.
+        """
+        if leaves_work(inner):
+            return self._holding_layer(inner)
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_sync, Failure
+        registry, emit = self.registry, self.registry.emit
+        admitted: list[BulkheadAdmitted] = []  # immutable, so made once (with the first listener), not per call
 
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             slot: Any
@@ -233,6 +288,11 @@ class Bulkhead(Strategy):
                 slot = wait()
                 if type(slot) is failure:
                     return slot
+            else:
+                if registry.listeners:
+                    if not admitted:
+                        admitted.append(BulkheadAdmitted(self.label, False, 0))
+                    emit(admitted[0])
             try:
                 return inner(args, kwargs)
             finally:
@@ -243,11 +303,38 @@ class Bulkhead(Strategy):
 
         return layer
 
+    def _holding_layer(self, inner: SyncLayer) -> SyncLayer:
+        """``sync_layer`` over work that may outlive the call: the slot waits for it."""
+        core = self._core
+        take, retire, wait, failure = core.free.pop, core.retire, self._wait_sync, Failure
+
+        def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            slot: Any
+            try:
+                slot = take()
+            except IndexError:
+                slot = wait()
+                if type(slot) is failure:
+                    return slot
+            slot.outer = outer = chain.top
+            chain.top = slot
+            try:
+                return inner(args, kwargs)
+            finally:
+                chain.top = outer
+                slot.uses += 1
+                retire(slot)  # back now, or when the work the call left behind ends
+
+        mark_leaves_work(layer)
+        return layer
+
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
         """Layer for async callers: hold a slot around ``await inner``."""
         core = self._core
         take, give_back, queue = core.free.pop, core.free.append, core.queue
         dispatch, wait, failure = core.dispatch, self._wait_async, Failure
+        registry, emit = self.registry, self.registry.emit
+        admitted: list[BulkheadAdmitted] = []  # immutable, so made once (with the first listener), not per call
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             slot: Any
@@ -257,6 +344,11 @@ class Bulkhead(Strategy):
                 slot = await wait()
                 if type(slot) is failure:
                     return slot
+            else:
+                if registry.listeners:
+                    if not admitted:
+                        admitted.append(BulkheadAdmitted(self.label, False, 0))
+                    emit(admitted[0])
             try:
                 return await inner(args, kwargs)
             finally:

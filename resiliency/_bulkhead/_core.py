@@ -7,6 +7,9 @@ waiter object (``SyncWaiter``: a ``threading.Event``; ``AsyncWaiter``: an
 
 The fast path takes no lock: a call pops a ``Slot`` from the ``free`` list and pushes
 it back when done (``list.pop``/``list.append`` are atomic), then looks at the queue.
+Slots are made on demand, under the lock, when the free list is empty and fewer than
+``max_concurrent`` exist: a bulkhead costs what its peak concurrency costs, never what
+``max_concurrent`` is (``sys.maxsize`` is fine).
 A measured choice: a ``threading.Lock`` taken to enter and again to leave cost ~3x as
 much per call as the pop/push pair. Everything else (queueing, hand-off, time-outs,
 cancellation) runs under ``lock``. No wake-up is lost: a leaving call pushes its slot
@@ -20,7 +23,10 @@ Rules the core keeps:
   one waiter woken per slot; a waiter that leaves (timed out, cancelled) leaves the
   queue, and one that leaves just after being handed a slot hands it on: none is lost;
 - ``completed`` is exact without a shared counter: each slot counts the calls it
-  carried (only its holder writes it), and ``metrics()`` sums them.
+  carried (only its holder writes it), and ``metrics()`` sums them;
+- a slot kept by work its call left running (an abandoned timeout worker, see
+  ``resiliency._holds``) goes back only when the last such work ends (``retire``,
+  ``let_go``).
 
 With threads, a newcomer may take a slot pushed back in the instant before ``dispatch``
 hands it to a waiter (barging, as a non-fair semaphore allows); waiters among
@@ -50,12 +56,39 @@ QUEUED = "queued"
 
 
 class Slot:
-    """One of a bulkhead's ``max_concurrent`` tokens; ``uses``: calls it carried to the end."""
+    """One of a bulkhead's ``max_concurrent`` tokens, and a ``Hold`` of ``resiliency._holds``.
 
-    __slots__ = ("uses",)
+    Attributes:
+        uses: calls it carried to the end.
+        outer: the hold its current call runs under (the thread's chain).
+        workers: work its calls left running (kept, not yet let go); under the lock.
+        parked: its call ended while ``workers`` ran on: it goes back when they end.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("core", "outer", "parked", "uses", "workers")
+
+    def __init__(self, core: Slots) -> None:
+        self.core = core
         self.uses = 0
+        self.outer: Any = None
+        self.workers = 0
+        self.parked = False
+
+    def keep(self) -> None:
+        """Stay taken past the end of the call until ``let_go`` (an abandoned worker runs on)."""
+        with self.core.lock:
+            self.workers += 1
+
+    def let_go(self) -> None:
+        """Undo one ``keep``; the last one gives a parked slot back."""
+        core = self.core
+        with core.lock:
+            self.workers -= 1
+            if self.workers or not self.parked:
+                return
+            self.parked = False
+        core.free.append(self)
+        core.dispatch()
 
 
 class SyncWaiter:
@@ -128,16 +161,28 @@ class Slots:
     back, then ``dispatch()`` if anyone waits); everything else goes through the methods.
     """
 
-    __slots__ = ("free", "lock", "max_concurrent", "max_queue", "queue", "rejected", "slots")
+    __slots__ = ("free", "lock", "made", "max_concurrent", "max_queue", "queue", "rejected")
 
     def __init__(self, policy: BulkheadPolicy) -> None:
         self.lock = threading.Lock()
         self.max_concurrent = policy.max_concurrent
         self.max_queue = policy.max_queue
-        self.slots = tuple(Slot() for _ in range(policy.max_concurrent))
-        self.free = list(self.slots)
+        self.made: list[Slot] = []  # every slot made so far (at most max_concurrent)
+        self.free: list[Slot] = []
         self.queue: deque[Any] = deque()
         self.rejected = 0
+
+    def _take_locked(self) -> Slot | None:
+        """A free slot, or a new one while fewer than ``max_concurrent`` exist (the lock is held)."""
+        try:
+            return self.free.pop()
+        except IndexError:
+            pass
+        if len(self.made) >= self.max_concurrent:
+            return None
+        slot = Slot(self)
+        self.made.append(slot)
+        return slot
 
     def admit(self, waiter: Waiter, may_wait: bool) -> Slot | str:
         """Take a free slot, or queue ``waiter``, or refuse.
@@ -151,10 +196,9 @@ class Slots:
             the rejection reason: "full" or "queue_timeout".
         """
         with self.lock:
-            try:
-                return self.free.pop()
-            except IndexError:
-                pass
+            slot = self._take_locked()
+            if slot is not None:
+                return slot
             if len(self.queue) >= self.max_queue:
                 self.rejected += 1
                 return "full"
@@ -171,9 +215,8 @@ class Slots:
             with self.lock:
                 if not self.queue:
                     return
-                try:
-                    slot = self.free.pop()
-                except IndexError:
+                slot = self._take_locked()
+                if slot is None:
                     return
                 waiter = self.queue.popleft()
                 waiter.slot = slot
@@ -222,15 +265,27 @@ class Slots:
                 self.free.append(slot)
         self.dispatch()
 
-    def metrics(self) -> BulkheadMetrics:
-        """Return a snapshot of the counts (exact whenever no call is mid-way in or out)."""
+    def retire(self, slot: Slot) -> None:
+        """The call holding ``slot`` ended: give it back, or park it while work it left runs."""
         with self.lock:
-            available = len(self.free)
+            if slot.workers:
+                slot.parked = True
+                return
+        self.free.append(slot)
+        self.dispatch()
+
+    def metrics(self) -> BulkheadMetrics:
+        """Return a snapshot of the counts (exact whenever no call is mid-way in or out).
+
+        Its cost grows with the slots made (the peak concurrency), not ``max_concurrent``.
+        """
+        with self.lock:
+            active = len(self.made) - len(self.free)
             return BulkheadMetrics(
-                active=self.max_concurrent - available,
+                active=active,
                 queued=len(self.queue),
-                available=available,
-                completed=sum(slot.uses for slot in self.slots),
+                available=self.max_concurrent - active,
+                completed=sum(slot.uses for slot in self.made),
                 rejected=self.rejected,
                 max_concurrent=self.max_concurrent,
                 max_queue=self.max_queue,

@@ -8,6 +8,7 @@ from typing import Any, overload
 from .._clock import Clock
 from .._decorators import Decorator, Target, apply_strategy
 from .._registry import Registry, default_registry
+from .._store import Store
 from .._validate import message
 from ._bulkhead import Bulkhead, check_name, resolve_policy
 from ._policy import BulkheadPolicy
@@ -26,6 +27,7 @@ def bulkhead(
     policy: BulkheadPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    store: Store | None = None,
 ) -> Decorator: ...
 @overload
 def bulkhead(fn: Target, /) -> Target: ...
@@ -39,6 +41,7 @@ def bulkhead(
     policy: BulkheadPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    store: Store | None = None,
 ) -> Any:
     """Limit how many calls of the decorated callable run at once (sync or async).
 
@@ -62,6 +65,7 @@ def bulkhead(
         policy: a ``BulkheadPolicy`` instead of the fields.
         clock: the ``Clock`` that times waits (default: the process clock, per call).
         registry: where a named bulkhead lives (default ``resiliency.registry``).
+        store: shares the slots across processes (see ``Bulkhead``).
 
     Returns:
         The decorated callable (bare form) or a decorator.
@@ -74,14 +78,16 @@ def bulkhead(
     fields = (max_concurrent, max_queue, queue_timeout)
     if isinstance(name_or_fn, Bulkhead):
         _, given = resolve_policy(policy, fields)
-        if given or clock is not None or registry is not None:
-            raise TypeError("bulkhead(existing) takes no fields, policy=, clock= or registry=: the instance has them")
+        if given or clock is not None or registry is not None or store is not None:
+            raise TypeError(
+                "bulkhead(existing) takes no fields, policy=, clock=, registry= or store=: the instance has them"
+            )
         return name_or_fn
     if name_or_fn is None or isinstance(name_or_fn, str):
         name = check_name(name_or_fn)
         effective, given = resolve_policy(policy, fields)
         if name is None:
-            return Bulkhead(policy=effective, clock=clock, registry=registry)
+            return Bulkhead(policy=effective, clock=clock, registry=registry, store=store)
         table = registry if registry is not None else default_registry
         if not isinstance(table, Registry):
             raise TypeError(message("registry", "a Registry", registry))
@@ -89,12 +95,12 @@ def bulkhead(
             "bulkhead",
             name,
             effective if given else None,
-            lambda: Bulkhead(name, policy=effective, clock=clock, registry=table),
+            lambda: Bulkhead(name, policy=effective, clock=clock, registry=table, store=store),
         )
         if not isinstance(shared, Bulkhead):  # pragma: no cover - only if the registry was tampered with
             raise TypeError(f"registry entry bulkhead {name!r} is not a Bulkhead (got {shared!r})")
         return shared
     if callable(name_or_fn) or isinstance(name_or_fn, (classmethod, staticmethod)):
-        private = Bulkhead(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry)
+        private = Bulkhead(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry, store=store)
         return apply_strategy(name_or_fn, private)
     raise TypeError(message("bulkhead()'s first argument", "a function, a name (str) or a Bulkhead", name_or_fn))

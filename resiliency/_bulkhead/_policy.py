@@ -64,7 +64,8 @@ class BulkheadMetrics:
     """A snapshot of a bulkhead, from ``Bulkhead.metrics()``.
 
     Attributes:
-        active: slots held now (calls running, or handed a slot and about to run).
+        active: slots held now (calls running, or handed a slot and about to run, or
+            kept by a thread-mode timeout's abandoned worker until it ends).
         queued: callers waiting for a slot now.
         available: free slots now (``max_concurrent - active``).
         completed: calls that ran and left the bulkhead (returned or raised).

@@ -23,9 +23,10 @@ from .._clock import Clock, get_clock
 from .._decorators import Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer, async_leaf, drive_async, drive_sync, sync_leaf
 from .._errors import CircuitOpenError
-from .._events import CallRecorded, CallRejected, CircuitStateChanged
+from .._events import CallIgnored, CallRecorded, CallRejected, CircuitStateChanged
 from .._outcome import Failure
 from .._registry import Registry, default_registry
+from .._store import Store, check_store, shared_store
 from .._validate import message
 from ._decorator import CircuitBreakerFields, check_name, resolve_policy
 from ._metrics import _CLOSED, CircuitBreakerMetrics, CircuitState, metrics_from
@@ -35,6 +36,7 @@ from ._state import BreakerCore, Transition
 __all__ = ["CircuitBreaker"]
 
 T = TypeVar("T")
+_NAMED, _CRITICAL = 1, 2  # the bits of CircuitBreaker._flags
 
 
 class CircuitBreaker(BreakerCore, Strategy):
@@ -64,6 +66,9 @@ class CircuitBreaker(BreakerCore, Strategy):
         critical: whether the service cannot work while this breaker is open: an open
             critical breaker makes ``registry.health()`` "unhealthy", any other open
             breaker only "degraded" (default False).
+        store: shares the breaker's state and counts with every process on the store
+            (``resiliency.stores``; default: the registry's ``store`` for a named
+            breaker, else local state). A shared breaker needs a name.
         **fields: ``CircuitBreakerPolicy`` fields; beside ``policy=`` they override it.
 
     Raises:
@@ -72,8 +77,21 @@ class CircuitBreaker(BreakerCore, Strategy):
             ``name``.
     """
 
-    __slots__ = ("_clock", "critical", "last_failure", "name", "registry")
+    # Two flags share one slot (a breaker is kept under 300 bytes): whether it is named
+    # in the registry, and whether it is critical.
+    __slots__ = ("_clock", "_flags", "label", "last_failure", "registry")
     kind = "circuit_breaker"
+
+    def __new__(cls, name: str | None = None, *, store: Any = None, registry: Registry | None = None, **_: Any) -> Any:
+        # A breaker on a shared store is a SharedCircuitBreaker (same decisions, synced).
+        table = registry if isinstance(registry, Registry) else default_registry
+        target = cls
+        if cls is CircuitBreaker and (store if store is not None else table.store if name else None) is not None:
+            from ._shared import SharedCircuitBreaker
+
+            if shared_store(check_store(store), table, name is not None) is not None:
+                target = SharedCircuitBreaker
+        return super().__new__(target)
 
     def __init__(
         self,
@@ -83,6 +101,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         clock: Clock | None = None,
         registry: Registry | None = None,
         critical: bool = False,
+        store: Store | None = None,
         **fields: Unpack[CircuitBreakerFields],
     ) -> None:
         checked = check_name(name)
@@ -94,15 +113,32 @@ class CircuitBreaker(BreakerCore, Strategy):
         if registry is not None and not isinstance(registry, Registry):
             raise TypeError(message("registry", "a Registry", registry))
         BreakerCore.__init__(self, resolved)
-        self.name = checked
-        self.critical = critical
+        self._flags = (_NAMED if checked is not None else 0) | (_CRITICAL if critical else 0)
         self.last_failure: BaseException | None = None
+        self.label = checked
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
         if checked is not None:
             self.registry.add("breaker", checked, self, resolved)
+        shared = shared_store(check_store(store), self.registry, checked is not None)
+        if shared is not None:
+            self._share(shared)
+
+    def _share(self, store: Store) -> None:
+        """Share state through ``store`` (``SharedCircuitBreaker`` does; see ``_shared``)."""
+        raise TypeError(f"{type(self).__name__} cannot share its state through a store (got store={store!r})")
 
     # -- the public face -------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """The registry name, or None for a private breaker."""
+        return self.label if self._flags & _NAMED else None
+
+    @property
+    def critical(self) -> bool:
+        """Whether ``registry.health()`` is "unhealthy" while this breaker is open."""
+        return bool(self._flags & _CRITICAL)
 
     @property
     def policy(self) -> CircuitBreakerPolicy:
@@ -171,19 +207,22 @@ class CircuitBreaker(BreakerCore, Strategy):
         """
         return _Calling(self)
 
-    def _enter_block(self) -> tuple[bool, float]:
-        """Admit a ``calling()`` block: return (probe, start time) or raise ``CircuitOpenError``."""
+    def _enter_block(self) -> tuple[float, float]:
+        """Admit a ``calling()`` block: return (probe ticket, start time) or raise ``CircuitOpenError``.
+
+        The ticket is 0.0 for a closed-state call, else the half-open round's (negative).
+        """
         timed = self._policy.slow_call_duration is not None
         if self._state is _CLOSED:
-            return False, self._now() if timed else 0.0
+            return 0.0, self._now() if timed else 0.0
         verdict = self.admit(0.0 if self._forced else self._now())
         if verdict is not None and verdict >= 0.0:
             if self.registry.listeners:
                 self.registry.emit(CallRejected(self.name, verdict))
             raise CircuitOpenError(self, verdict)
-        return verdict is not None, self._now() if timed else 0.0
+        return 0.0 if verdict is None else verdict, self._now() if timed else 0.0
 
-    def _exit_block(self, probe: bool, start: float, error: BaseException | None) -> None:
+    def _exit_block(self, probe: float, start: float, error: BaseException | None) -> None:
         if error is not None and not isinstance(error, Exception):
             self.release(probe)  # cancelled or interrupted: counts for nothing
             return
@@ -208,21 +247,26 @@ class CircuitBreaker(BreakerCore, Strategy):
     def _notify(self, transition: Transition) -> None:
         BreakerCore._notify(self, transition)
         if self.registry.listeners:
-            self.registry.emit(CircuitStateChanged(self.name, *transition))
+            self.registry.emit(CircuitStateChanged(self.label, *transition))
 
-    def _settle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
-        """Record (or release) the outcome of an admitted call; ``now`` None: read the clock."""
+    def _settle(self, outcome: Any, probe: float, now: float | None, duration: float) -> None:
+        """Record (or release) the outcome of an admitted call; ``now`` None: read the clock.
+
+        ``probe``: the probe's ticket from ``admit`` (negative), 0.0 for a closed-state call.
+        """
         failed = False
         error = None
         if type(outcome) is Failure:
             error = outcome.error
             if self._policy.is_ignored(error):
                 self.release(probe)
+                if self.registry.listeners:
+                    self.registry.emit(CallIgnored(self.label, error))
                 return
             failed = self._policy.is_failure(error)
         self._count(failed, probe, now, duration, error)
 
-    async def _asettle(self, outcome: Any, probe: bool, now: float | None, duration: float) -> None:
+    async def _asettle(self, outcome: Any, probe: float, now: float | None, duration: float) -> None:
         """``_settle`` for a policy with an ``async def`` filter, which is awaited."""
         failed: bool | None = False
         error = None
@@ -235,7 +279,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         self._count(bool(failed), probe, now, duration, error)
 
     def _count(
-        self, failed: bool, probe: bool, now: float | None, duration: float, error: BaseException | None
+        self, failed: bool, probe: float, now: float | None, duration: float, error: BaseException | None
     ) -> None:
         if failed:
             self.last_failure = error
@@ -243,7 +287,7 @@ class CircuitBreaker(BreakerCore, Strategy):
         if self.registry.listeners:
             limit = self._policy.slow_call_duration
             slow = limit is not None and duration >= limit
-            self.registry.emit(CallRecorded(self.name, not failed, duration, slow, error))
+            self.registry.emit(CallRecorded(self.label, not failed, duration, slow, error))
 
     # -- layers ----------------------------------------------------------------------
     #
@@ -266,8 +310,9 @@ class CircuitBreaker(BreakerCore, Strategy):
         lean = not timed and self._window is None
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         failure, error, registry = Failure, CircuitOpenError, self.registry
+        success: list[CallRecorded] = []  # immutable, so made once (with the first listener), not per call
 
-        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
+        def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
@@ -286,22 +331,24 @@ class CircuitBreaker(BreakerCore, Strategy):
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._state is _CLOSED:
                 if not lean:
-                    return run(args, kwargs, False)
+                    return run(args, kwargs, 0.0)
                 outcome = inner(args, kwargs)
                 if type(outcome) is not failure and self._state is _CLOSED:
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.name, True, 0.0))
+                        if not success:
+                            success.append(CallRecorded(self.label, True, 0.0))
+                        registry.emit(success[0])
                     return outcome
-                settle(outcome, False, None, 0.0)
+                settle(outcome, 0.0, None, 0.0)
                 return outcome
             # Held open, the answer does not depend on the time: no clock read.
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
-                return run(args, kwargs, verdict is not None)
+                return run(args, kwargs, 0.0 if verdict is None else verdict)  # a probe's ticket
             if registry.listeners:
-                registry.emit(CallRejected(self.name, verdict))
+                registry.emit(CallRejected(self.label, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
@@ -317,8 +364,9 @@ class CircuitBreaker(BreakerCore, Strategy):
         admit, release, settle, clock = self.admit, self.release, self._settle, self._clock
         asettle = self._asettle
         failure, error, registry = Failure, CircuitOpenError, self.registry
+        success: list[CallRecorded] = []  # immutable, so made once (with the first listener), not per call
 
-        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: bool) -> Any:
+        async def run(args: tuple[Any, ...], kwargs: dict[str, Any], probe: float) -> Any:
             if timed:
                 read = (clock or get_clock()).monotonic
                 start = read()
@@ -340,21 +388,23 @@ class CircuitBreaker(BreakerCore, Strategy):
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if self._state is _CLOSED:
                 if not lean:
-                    return await run(args, kwargs, False)
+                    return await run(args, kwargs, 0.0)
                 outcome = await inner(args, kwargs)
                 if type(outcome) is not failure and self._state is _CLOSED:
                     self._consecutive_failures = 0
                     next(self._fast_successes)
                     if registry.listeners:
-                        registry.emit(CallRecorded(self.name, True, 0.0))
+                        if not success:
+                            success.append(CallRecorded(self.label, True, 0.0))
+                        registry.emit(success[0])
                     return outcome
-                settle(outcome, False, None, 0.0)
+                settle(outcome, 0.0, None, 0.0)
                 return outcome
             verdict = admit(0.0 if self._forced else (clock or get_clock()).monotonic())
             if verdict is None or verdict < 0.0:
-                return await run(args, kwargs, verdict is not None)
+                return await run(args, kwargs, 0.0 if verdict is None else verdict)
             if registry.listeners:
-                registry.emit(CallRejected(self.name, verdict))
+                registry.emit(CallRejected(self.label, verdict))
             return failure(error(self, verdict))  # a fresh error each time; inf: forced open
 
         return layer
@@ -367,7 +417,7 @@ class _Calling:
 
     def __init__(self, breaker: CircuitBreaker) -> None:
         self._breaker = breaker
-        self._probe = False
+        self._probe = 0.0
         self._start = 0.0
 
     def __enter__(self) -> _Calling:

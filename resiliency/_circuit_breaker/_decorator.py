@@ -15,6 +15,7 @@ from typing_extensions import Unpack
 from .._clock import Clock
 from .._decorators import Decorator, Target, apply_strategy
 from .._registry import Registry, default_registry
+from .._store import Store
 from .._validate import message
 from ._policy import CircuitBreakerPolicy
 
@@ -90,6 +91,7 @@ def circuit_breaker(
     clock: Clock | None = None,
     registry: Registry | None = None,
     critical: bool | None = None,
+    store: Store | None = None,
     **fields: Unpack[CircuitBreakerFields],
 ) -> Decorator: ...
 @overload
@@ -102,6 +104,7 @@ def circuit_breaker(
     clock: Clock | None = None,
     registry: Registry | None = None,
     critical: bool | None = None,
+    store: Store | None = None,
     **fields: Unpack[CircuitBreakerFields],
 ) -> Any:
     """Protect the decorated callable (sync or async) with a circuit breaker.
@@ -128,6 +131,7 @@ def circuit_breaker(
         critical: an open critical breaker makes ``registry.health()`` "unhealthy",
             any other only "degraded" (default: False; for a named breaker that exists,
             None takes it as it is and another value than its own is a ``ValueError``).
+        store: shares the breaker across processes (see ``CircuitBreaker``).
         **fields: ``CircuitBreakerPolicy`` fields.
 
     Returns:
@@ -141,9 +145,16 @@ def circuit_breaker(
     from ._breaker import CircuitBreaker
 
     if isinstance(name_or_fn, CircuitBreaker):
-        if fields or policy is not None or clock is not None or registry is not None or critical is not None:
+        if (
+            fields
+            or policy is not None
+            or clock is not None
+            or registry is not None
+            or critical is not None
+            or store is not None
+        ):
             raise TypeError(
-                "circuit_breaker(breaker) takes no fields, policy=, clock=, registry= or critical=: "
+                "circuit_breaker(breaker) takes no fields, policy=, clock=, registry=, critical= or store=: "
                 "the breaker has them"
             )
         return name_or_fn
@@ -154,7 +165,7 @@ def circuit_breaker(
         name = check_name(name_or_fn)
         effective, given = resolve_policy(policy, fields)
         if name is None:
-            return CircuitBreaker(policy=effective, clock=clock, registry=registry, critical=flag)
+            return CircuitBreaker(policy=effective, clock=clock, registry=registry, critical=flag, store=store)
         table = registry if registry is not None else default_registry
         if not isinstance(table, Registry):
             raise TypeError(message("registry", "a Registry", registry))
@@ -168,11 +179,11 @@ def circuit_breaker(
             "breaker",
             name,
             effective,
-            lambda: CircuitBreaker(name, policy=effective, clock=clock, registry=table, critical=flag),
+            lambda: CircuitBreaker(name, policy=effective, clock=clock, registry=table, critical=flag, store=store),
         )
         return _same_critical(shared, critical)
     if callable(name_or_fn) or isinstance(name_or_fn, (classmethod, staticmethod)):
-        private = CircuitBreaker(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry)
+        private = CircuitBreaker(policy=resolve_policy(policy, fields)[0], clock=clock, registry=registry, store=store)
         return apply_strategy(name_or_fn, private)
     raise TypeError(
         message("circuit_breaker()'s first argument", "a function, a name (str) or a CircuitBreaker", name_or_fn)

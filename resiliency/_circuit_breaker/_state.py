@@ -16,10 +16,7 @@ from ._metrics import _CLOSED, _HALF_OPEN, _OPEN, BreakerSnapshot, CircuitState,
 from ._policy import CircuitBreakerPolicy
 from ._window import CountWindow, TimeWindow
 
-__all__ = ["PROBE", "BreakerCore", "BreakerSnapshot", "CircuitState"]
-
-PROBE: Final = -1.0
-"""What ``admit`` returns for a call let through as a half-open probe (negative: not a rejection)."""
+__all__ = ["BreakerCore", "BreakerSnapshot", "CircuitState"]
 
 Transition = tuple["CircuitState", "CircuitState"]
 
@@ -46,6 +43,13 @@ class BreakerCore:
     opening (``_open`` stores the time before the state, so a reader that sees OPEN sees
     its time).
 
+    Half-open rounds: each turn to half-open starts a new round, and its probes carry
+    the round's ticket (the negative float ``admit`` returns). A probe holds one of the
+    ``half_open_max_calls`` slots until it ends, whatever happened meanwhile, so no
+    more than that many probes ever run at once; only a probe of the current round
+    decides it: one left over from an earlier round (or from before ``reset()``) is
+    counted in the metrics and decides nothing.
+
     Attributes:
         on_transition: called as ``on_transition(old, new)`` after each state change,
             outside the lock, by the thread whose call caused it (None: nothing is
@@ -71,6 +75,7 @@ class BreakerCore:
         "_slow_calls",
         "_state",
         "_successes",
+        "_ticket",
         "_window",
         "on_transition",
     )
@@ -88,6 +93,12 @@ class BreakerCore:
             self._window = TimeWindow(policy.window_duration)
         elif policy.uses_window and policy.window_size is not None:
             self._window = CountWindow(policy.window_size)
+        # The current half-open round's ticket: -1.0, -2.0, ... Never reset, not even by
+        # reset(), so a probe from before a reset never matches a later round.
+        # An int: the first rounds' tickets are CPython's cached small ints, no allocation.
+        self._ticket: float = 0
+        # Probes running now, of any round; not cleared by reset(): they still run.
+        self._half_open_in_flight = 0
         self._clear()
 
     def _clear(self) -> None:
@@ -97,7 +108,6 @@ class BreakerCore:
         self._opened_at = 0.0
         self._last_change: float | None = None
         self._consecutive_failures = 0
-        self._half_open_in_flight = 0
         self._half_open_successes = 0
         self._successes = 0
         self._failures = 0
@@ -151,8 +161,9 @@ class BreakerCore:
         call is its probe. Half-open, at most ``half_open_max_calls`` probes run at once.
 
         Returns:
-            None: go ahead (closed). ``PROBE`` (-1.0): go ahead as a probe; pass
-            ``probe=True`` to ``record`` or ``release``. A float >= 0: rejected; the
+            None: go ahead (closed). A negative float: go ahead as a probe; it is the
+            round's ticket, pass it as ``probe=`` to ``record`` or ``release``. A
+            float >= 0: rejected; the
             seconds until a probe may go through (``opened_at + reset_timeout - now``;
             0.0 when half-open with every probe slot taken; ``inf`` when forced open).
         """
@@ -176,6 +187,7 @@ class BreakerCore:
         state = self._state
         if state is _CLOSED:
             return None, False
+        started = False
         if state is _OPEN:
             wait = self._wait(now)
             if wait > 0:
@@ -183,31 +195,34 @@ class BreakerCore:
                 return wait, False
             self._state = _HALF_OPEN
             self._last_change = now
+            self._ticket -= 1  # a new round
             self._half_open_successes = 0
-            self._half_open_in_flight = 1
-            return PROBE, True
+            started = True
+        # Probes of earlier rounds still running hold their slots (never more at once).
         if self._half_open_in_flight < self._policy.half_open_max_calls:
             self._half_open_in_flight += 1
-            return PROBE, False
+            return self._ticket, started
         self._rejections += 1
-        return 0.0, False
+        return 0.0, started
 
-    def record(self, now: float, failed: bool, duration: float, probe: bool) -> None:
+    def record(self, now: float, failed: bool, duration: float, probe: float) -> None:
         """Count the outcome of an admitted call and make the transition it causes.
 
         Closed: a failure adds 1 to the consecutive count, a success sets it to 0; the
         window (if any) takes the call; the breaker opens when a trip condition of the
-        policy holds. Half-open (``probe=True``): a failure or a slow call reopens it;
-        the ``success_threshold``-th success closes it, with a fresh window. Outcomes of
-        calls admitted before the breaker left closed, or arriving while open, are
-        counted in the metrics and decide nothing.
+        policy holds. Half-open, a probe of the current round: a failure or a slow
+        call reopens it; the ``success_threshold``-th success closes it, with a fresh
+        window. Outcomes of calls admitted before the breaker left closed, of probes
+        of an earlier round, or arriving while open, are counted in the metrics and
+        decide nothing.
 
         Args:
             now: monotonic seconds when the call ended.
             failed: the caller classified the outcome as a failure
                 (``policy.is_failure``); ignored exceptions go to ``release`` instead.
             duration: seconds the call took; slow when ``>= slow_call_duration``.
-            probe: ``admit`` returned ``PROBE`` for this call.
+            probe: the ticket ``admit`` returned for a probe (a negative float); 0.0
+                for a call admitted while closed.
         """
         if not failed and not probe and self._window is None and self._state is _CLOSED:
             # The lock-free fast path (see the class docstring).
@@ -221,20 +236,18 @@ class BreakerCore:
         if transition is not None:
             self._notify(transition)
 
-    def _record_locked(self, now: float, failed: bool, slow: bool, probe: bool) -> Transition | None:
+    def _record_locked(self, now: float, failed: bool, slow: bool, probe: float) -> Transition | None:
         if failed:
             self._failures += 1
         else:
             self._successes += 1
         if slow:
             self._slow_calls += 1
+        if probe:
+            self._half_open_in_flight -= 1  # its slot is free, whatever round it was of
         if self._state is _CLOSED:
             return self._record_closed(now, failed, slow)
-        if self._state is _HALF_OPEN and probe:
-            # Probes carry no round number: one that outlives a whole open period
-            # counts in the next half-open round. Rare with reset_timeout >> call time.
-            if self._half_open_in_flight > 0:
-                self._half_open_in_flight -= 1
+        if self._state is _HALF_OPEN and probe == self._ticket:
             # slow is only ever True when slow_call_rate_threshold is set (the policy
             # requires both slow-call fields together).
             if failed or slow:
@@ -267,20 +280,20 @@ class BreakerCore:
             return True
         return policy.slow_call_rate_threshold is not None and slow / calls >= policy.slow_call_rate_threshold
 
-    def release(self, probe: bool) -> None:
+    def release(self, probe: float) -> None:
         """End an admitted call that counts for nothing (an ignored exception, a cancellation).
 
-        Nothing is counted; a probe frees its half-open slot. Every admitted call must
-        end in exactly one ``record`` or ``release``, or half-open probe slots leak.
+        Nothing is counted; a probe of the current round frees its half-open slot.
+        Every admitted call must end in exactly one ``record`` or ``release``, or
+        half-open probe slots leak.
 
         Args:
-            probe: ``admit`` returned ``PROBE`` for this call.
+            probe: the ticket ``admit`` returned for a probe; 0.0 for any other call.
         """
         if not probe:
             return
         with self._lock:
-            if self._state is _HALF_OPEN and self._half_open_in_flight > 0:
-                self._half_open_in_flight -= 1
+            self._half_open_in_flight -= 1
 
     def _open(self, now: float) -> Transition:
         old = self._state
@@ -290,7 +303,6 @@ class BreakerCore:
         self._state = _OPEN
         self._opened_count += 1
         self._last_change = now
-        self._half_open_in_flight = 0
         self._half_open_successes = 0
         return old, _OPEN
 
@@ -300,7 +312,6 @@ class BreakerCore:
         self._forced = False
         self._last_change = now
         self._consecutive_failures = 0
-        self._half_open_in_flight = 0
         self._half_open_successes = 0
         if self._window is not None:
             self._window.reset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import anyio
 import httpx
@@ -43,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", action="append", choices=[s.name for s in SCENARIOS], help="run only these (repeatable)"
     )
     parser.add_argument("--no-live", action="store_true", help="print each table once instead of a live view")
+    parser.add_argument(
+        "--metrics",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT while the demo runs (needs prometheus-client)",
+    )
 
 
 async def _main(args: argparse.Namespace, console: Console) -> int:
@@ -68,9 +75,11 @@ async def _main(args: argparse.Namespace, console: Console) -> int:
         "breaker_calls": args.breaker_calls,
     }
     chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    registry = Registry()
+    exporter = _serve_metrics(registry, args.metrics, console) if args.metrics else None
     try:
         async with httpx.AsyncClient(timeout=5.0) as client:
-            group, breakers = build_storage({n: s.url for n, s in servers.items()}, client, Registry(), tracker)
+            group, breakers = build_storage({n: s.url for n, s in servers.items()}, client, registry, tracker)
             for scenario in chosen:
                 for breaker in breakers.values():  # each scenario starts from closed breakers
                     breaker.reset()
@@ -79,6 +88,9 @@ async def _main(args: argparse.Namespace, console: Console) -> int:
     finally:
         for server in servers.values():
             server.stop()
+        if exporter is not None:
+            exporter.shutdown()
+            exporter.server_close()
     console.print("requests each server received, and what became of them (abandoned: the client hung up first)")
     for name, server in servers.items():
         stats = server.stats
@@ -87,6 +99,19 @@ async def _main(args: argparse.Namespace, console: Console) -> int:
             f"{stats.abandoned} abandoned (not served)"
         )
     return 0
+
+
+def _serve_metrics(registry: Registry, port: int, console: Console) -> Any:
+    """Instrument ``registry`` for Prometheus and serve it on loopback ``port``; return the server."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from ..contrib import prometheus
+
+    metrics = CollectorRegistry()
+    prometheus.instrument(registry, prometheus_registry=metrics)
+    server, _thread = start_http_server(port, addr="127.0.0.1", registry=metrics)
+    console.print(f"  metrics: http://127.0.0.1:{port}/metrics")
+    return server
 
 
 async def _show(scenario, group, tracker, options, console: Console, *, live: bool) -> str:  # type: ignore[no-untyped-def]

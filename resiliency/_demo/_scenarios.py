@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .._errors import AllProvidersFailedError
 from .._failover import FailoverGroup
+from ._pool_scenario import POOL_EXPLAINS, pool_scenario
 from ._tracker import Tracker, describe_error
 
 __all__ = ["SCENARIOS", "Scenario"]
@@ -96,10 +97,12 @@ async def hedging(group: FailoverGroup, tracker: Tracker, options: dict[str, obj
     return f"{_served(result)} after {tracker.elapsed_ms():.0f} ms (hedge after {hedge * 1000:.0f} ms)"
 
 
-SCENARIOS = (
+SCENARIOS: tuple[Scenario, ...] = (
     Scenario("sequential", "Sequential failover", "execute(): by priority until one succeeds", sequential),
     Scenario("any", "Parallel-any", "execute_any(): first success wins, the rest are cancelled", parallel_any),
     Scenario("all", "Parallel-all", "execute_all(): every provider, an outcome each", parallel_all),
     Scenario("breaker", "Circuit breaker", "the down provider's breaker opens; then it is skipped", breaker),
     Scenario("hedging", "Hedging", "execute_any() with hedge_delay: a backup starts only if slow", hedging),
 )
+
+SCENARIOS = (*SCENARIOS, Scenario("pool", "Endpoint pool", POOL_EXPLAINS, pool_scenario))

@@ -49,6 +49,7 @@ class Binding:
 
     __slots__ = (
         "achain",
+        "breaker",
         "clock",
         "direct",
         "is_async",
@@ -92,6 +93,7 @@ class Binding:
         self.owner = owner
         self.is_async = is_async
         self.strategies = strategies
+        self.breaker = next((s for s in strategies if s.kind == "circuit_breaker"), None)  # for events
         self.policy = policy
         self.clock = clock
         self.notifier = notifier
@@ -134,7 +136,7 @@ class Binding:
         notifier = self.notifier
         if notifier.hooks is None and not notifier.registry.listeners:
             return None
-        return notifier.success(self.provider, self.op, attempt, duration, delay, args, kwargs, value)
+        return notifier.success(self.provider, self.op, attempt, duration, delay, args, kwargs, value, self.breaker)
 
     def _failed(
         self, attempt: int, duration: float, delay: float, args: Any, kwargs: Any, error: BaseException, into: list[Any]
@@ -151,7 +153,7 @@ class Binding:
         notifier = self.notifier
         if notifier.hooks is None and not notifier.registry.listeners:
             return None
-        return notifier.failure(self.provider, self.op, attempt, duration, delay, args, kwargs, error)
+        return notifier.failure(self.provider, self.op, attempt, duration, delay, args, kwargs, error, self.breaker)
 
     # -- async -----------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class Binding:
         self.ring.append((SUCCEEDED, self.provider, self.op, 1, duration, None))
         notifier = self.notifier
         if notifier.hooks is not None or notifier.registry.listeners:
-            pending = notifier.success(self.provider, self.op, 1, duration, 0.0, args, kwargs, out)
+            pending = notifier.success(self.provider, self.op, 1, duration, 0.0, args, kwargs, out, self.breaker)
             if pending is not None:
                 await pending
         return out

@@ -7,9 +7,9 @@ stats and events are ``FailoverGroupView``'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._clock import Clock
 from .._registry import Registry, default_registry
@@ -100,9 +100,11 @@ class FailoverGroup(FailoverGroupView):
             up[binding.op] = up.get(binding.op, False) or not binding.breaker_open()
         return sorted(op for op, ok in up.items() if not ok)
 
-    def register(self, *instances: object, name: str | None = None) -> None:
+    def register(
+        self, *instances: object, name: str | None = None, op: str | None = None, fn: Callable[..., Any] | None = None
+    ) -> None:
         """Register provider objects: instances with ``@provider`` methods,
-        ``provider_from_callable`` objects or ``@provider`` functions.
+        ``provider_from_callable`` objects, ``@provider`` functions or endpoint pools.
 
         All or nothing: when any object is refused, none is registered.
 
@@ -111,9 +113,15 @@ class FailoverGroup(FailoverGroupView):
         serve as two providers: ``group.register(S3(region="eu"), name="s3-eu")`` and
         ``group.register(S3(region="us"), name="s3-us")``.
 
+        An endpoint pool joins as one provider: ``register(pool, name=..., op=...,
+        fn=...)`` makes a call of ``op`` run ``fn(endpoint, *args, **kwargs)`` through
+        the pool (its strategy, health and failover across endpoints).
+
         Args:
             *instances: the provider objects.
             name: the provider name of the one object registered (keyword only).
+            op: with ``fn``, for an endpoint pool: the op it serves.
+            fn: with ``op``, for an endpoint pool: ``fn(endpoint, *args, **kwargs)``.
 
         Raises:
             TypeError: an object with no ``@provider`` method, a class instead of an
@@ -131,6 +139,8 @@ class FailoverGroup(FailoverGroupView):
                 raise TypeError(message("name", "a non-empty str", name))
             if len(instances) != 1:
                 raise TypeError(f"register(..., name={name!r}) names one provider object (got {len(instances)})")
+        if fn is not None or op is not None:
+            instances = tuple(_as_provider(obj, name, op, fn) for obj in instances)
         every: list[Target] = []
         for obj in instances:
             every.extend(self._targets(obj, name))
@@ -169,3 +179,13 @@ class FailoverGroup(FailoverGroupView):
 
     def _add_targets(self, targets: list[Target], obj: object) -> None:
         self._core.add(targets)
+
+
+def _as_provider(obj: object, name: str | None, op: str | None, fn: Callable[..., Any] | None) -> object:
+    """Adapt an object offering ``as_provider`` (an ``EndpointPool``) with ``op=`` and ``fn=``."""
+    adapt = getattr(obj, "as_provider", None)
+    if adapt is None or isinstance(obj, type):
+        raise TypeError(f"register(..., op=, fn=) takes endpoint pools (got {obj!r})")
+    if op is None or fn is None:
+        raise TypeError(message("op and fn", "both given to register an endpoint pool", (op, fn)))
+    return adapt(name, op=op, fn=fn)

@@ -8,9 +8,11 @@ listener that raises is logged and never changes the outcome of the call.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ from .._events import AllProvidersFailed, ProviderFailed, ProviderSucceeded
 from .._registry import Registry
 from .._validate import check_callable
 
-__all__ = ["Hooks", "Notifier", "ProviderContext", "call_guarded", "discard", "with_provider_hooks"]
+__all__ = ["CALL_MODE", "Hooks", "Notifier", "ProviderContext", "call_guarded", "discard", "with_provider_hooks"]
 
 logger = logging.getLogger("resiliency")
 
@@ -146,11 +148,22 @@ class Notifier:
         return ProviderContext(provider, op, attempt, duration, delay, args, kwargs, self.group)
 
     def success(
-        self, provider: str, op: str, attempt: int, duration: float, delay: float, args: Any, kwargs: Any, result: Any
+        self,
+        provider: str,
+        op: str,
+        attempt: int,
+        duration: float,
+        delay: float,
+        args: Any,
+        kwargs: Any,
+        result: Any,
+        breaker: Any = None,
     ) -> Awaitable[None] | None:
         """Report a successful attempt; return an awaitable when an async hook runs."""
         if self.registry.listeners:
-            self.registry.emit(ProviderSucceeded(self.group, provider, op, attempt, duration))
+            state = None if breaker is None else breaker.state.value
+            event = ProviderSucceeded(self.group, provider, op, attempt, duration, _call_mode(), state)
+            self.registry.emit(event)
         hook = self.hooks.on_provider_success if self.hooks is not None else None
         if hook is None:
             return None
@@ -166,10 +179,13 @@ class Notifier:
         args: Any,
         kwargs: Any,
         error: BaseException,
+        breaker: Any = None,
     ) -> Awaitable[None] | None:
         """Report a failed attempt; return an awaitable when an async hook runs."""
         if self.registry.listeners:
-            self.registry.emit(ProviderFailed(self.group, provider, op, attempt, duration, error))
+            state = None if breaker is None else breaker.state.value
+            event = ProviderFailed(self.group, provider, op, attempt, duration, error, _call_mode(), state)
+            self.registry.emit(event)
         hook = self.hooks.on_provider_fail if self.hooks is not None else None
         if hook is None:
             return None
@@ -187,6 +203,11 @@ class Notifier:
         return call_guarded(hook, self._ctx(None, op, len(attempts), duration, 0.0, args, kwargs), list(attempts))
 
 
+CALL_MODE: ContextVar[str | None] = ContextVar("resiliency_failover_mode", default=None)
+"""The mode of the group call running in this context (set only while events are on)."""
+_call_mode = CALL_MODE.get
+
+
 def _hook_list(hooks: Hooks) -> list[object]:
     return [hooks.on_provider_success, hooks.on_provider_fail, hooks.on_all_failed]
 
@@ -199,6 +220,7 @@ def with_provider_hooks(fn: Callable[..., Any], owner: object, op: str, is_async
         return fn
     if is_async:
 
+        @functools.wraps(fn)
         async def call_async(*args: Any, **kwargs: Any) -> Any:
             if before is not None:
                 pending = call_guarded(before, op, args, kwargs)
@@ -213,6 +235,7 @@ def with_provider_hooks(fn: Callable[..., Any], owner: object, op: str, is_async
 
         return call_async
 
+    @functools.wraps(fn)
     def call_sync(*args: Any, **kwargs: Any) -> Any:
         if before is not None:
             discard(call_guarded(before, op, args, kwargs))

@@ -80,6 +80,12 @@ async def _race_one(
         scope.cancel()
 
 
+def hedge_allowed(binding: Binding) -> bool:
+    """Whether a hedge may start ``binding`` now: its retry policy's budget pays for it."""
+    budget = binding.policy.budget
+    return budget is None or bool(budget.try_withdraw())
+
+
 async def _hedge_wait(clock: Clock | None, delay: float, done: anyio.Event) -> None:
     """Wait until ``done`` is set or ``delay`` seconds pass on ``clock``."""
     clock = clock or get_clock()
@@ -123,6 +129,8 @@ async def any_async(
                 tg.start_soon(_race_one, race, index, binding, args, kwargs, tg.cancel_scope, done, None)
                 if done is not None and hedge_delay is not None:
                     await _hedge_wait(clock, hedge_delay, done)
+                    if not done.is_set() and not race.decided and not hedge_allowed(plan[index + 1]):
+                        await done.wait()  # no budget for a hedge: fail over as sequential does
     except BaseException as exc:  # the caller was cancelled: the providers are, too
         error = race.interrupted(exc)
         race.close()

@@ -26,6 +26,7 @@ from .._errors import ResiliencyTimeoutError
 from .._events import TimeoutOccurred
 from ._binding import Abandoned, Binding
 from ._hooks import Notifier, discard
+from ._parallel import hedge_allowed
 from ._pool import pool
 from ._race import UNFINISHED, Race, skipped_outcome
 from ._sequential import all_failed, deadline_passed, start_time
@@ -171,7 +172,9 @@ def any_sync(
             if hedge_delay and index < last:
                 with cond:
                     ended = functools.partial(_ended, race, index)
-                    _wait(cond, ended, clock.monotonic() + hedge_delay, clock)
+                    answered = _wait(cond, ended, clock.monotonic() + hedge_delay, clock)
+                    if not answered and not race.decided and not hedge_allowed(plan[index + 1]):
+                        _wait(cond, ended, None, clock)  # no budget for a hedge: fail over as sequential does
         with cond:
             _wait(cond, lambda: race.over, None, clock)
             crash = race.close()

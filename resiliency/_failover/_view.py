@@ -22,6 +22,7 @@ from .._validate import check_count, check_duration, message
 from ._binding import Binding
 from ._core import GroupCore
 from ._native import all_native, any_native
+from ._observe import observe_async, observe_sync
 from ._parallel import all_async, any_async
 from ._race import Race
 from ._sequential import sequential_async, sequential_sync
@@ -117,6 +118,9 @@ class FailoverGroupView:
             plan = self._plans.get(op) if self._version == core.version else None
             if plan is None:
                 plan = self._plan(op)
+            if core.registry.listeners:  # observed: the general path; the hot path below stays one frame
+                params = (core.notifier, core.ring, op, plan, args, kwargs)
+                return await observe_async(core, op, "sequential", self._run(sequential_async, params))
             if self._timer is None:
                 out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
                 if type(out) is Failure:
@@ -141,21 +145,26 @@ class FailoverGroupView:
                 provider implements ``op``, or none is left after narrowing; at once.
         """
         try:
-            core = self._core
-            plan = self._plan(op)
-            if not self._hedge_delay and _running_loop() is not None:
-                if self._timer is None:
-                    out = await any_native(core.notifier, core.ring, op, plan, args, kwargs)
-                    if type(out) is Failure:
-                        return raise_failure(out)
-                    return out
-                return await self._run(any_native, (core.notifier, core.ring, op, plan, args, kwargs))
-            return await self._run(any_async, (core.notifier, core.ring, op, plan, args, kwargs, self._hedge_delay))
+            if self._core.registry.listeners:
+                return await observe_async(self._core, op, "any", self._execute_any(op, args, kwargs))
+            return await self._execute_any(op, args, kwargs)
         except AllProvidersFailedError as error:
             deferral = self._core.deferral
             if deferral is None or not deferral.wants(op, error):
                 raise
             await deferral.defer_async(op, args, kwargs, error)
+
+    async def _execute_any(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        core = self._core
+        plan = self._plan(op)
+        if not self._hedge_delay and _running_loop() is not None:
+            if self._timer is None:
+                out = await any_native(core.notifier, core.ring, op, plan, args, kwargs)
+                if type(out) is Failure:
+                    return raise_failure(out)
+                return out
+            return await self._run(any_native, (core.notifier, core.ring, op, plan, args, kwargs))
+        return await self._run(any_async, (core.notifier, core.ring, op, plan, args, kwargs, self._hedge_delay))
 
     async def execute_all(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
         """Run ``op`` on every provider at once; return each ``Outcome``, in provider order.
@@ -171,6 +180,12 @@ class FailoverGroupView:
             BaseException: a provider's own ``KeyboardInterrupt``, ``SystemExit``...,
                 bare; the other providers are cancelled.
         """
+        if self._core.registry.listeners:
+            observed: list[Outcome] = await observe_async(self._core, op, "all", self._execute_all(op, args, kwargs))
+            return observed
+        return await self._execute_all(op, args, kwargs)
+
+    async def _execute_all(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Outcome]:
         core = self._core
         plan = self._plan(op)
         runner = all_native if _running_loop() is not None else all_async
@@ -207,7 +222,10 @@ class FailoverGroupView:
         """
         try:
             core = self._core
-            return self._run_sync(sequential_sync, (core.notifier, core.ring, op, self._plan(op, True), args, kwargs))
+            params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
+            if core.registry.listeners:  # observed: the same path between the two events
+                return observe_sync(core, op, "sequential", self._run_sync, sequential_sync, params)
+            return self._run_sync(sequential_sync, params)
         except AllProvidersFailedError as error:
             deferral = self._core.deferral
             if deferral is None or not deferral.wants(op, error):
@@ -225,14 +243,19 @@ class FailoverGroupView:
             TypeError: a provider of ``op`` is async.
         """
         try:
-            core = self._core
-            params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._hedge_delay)
-            return self._run_sync(any_sync, params)
+            if self._core.registry.listeners:
+                return observe_sync(self._core, op, "any", self._execute_any_sync, op, args, kwargs)
+            return self._execute_any_sync(op, args, kwargs)
         except AllProvidersFailedError as error:
             deferral = self._core.deferral
             if deferral is None or not deferral.wants(op, error):
                 raise
             deferral.defer_sync(op, args, kwargs, error)
+
+    def _execute_any_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        core = self._core
+        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._hedge_delay)
+        return self._run_sync(any_sync, params)
 
     def execute_all_sync(self, op: str, /, *args: Any, **kwargs: Any) -> list[Outcome]:
         """Sync form of ``execute_all``: providers run on pool threads (at most 32 at once).
@@ -247,6 +270,12 @@ class FailoverGroupView:
             TypeError: a provider of ``op`` is async.
             BaseException: a provider's own ``KeyboardInterrupt``, ``SystemExit``..., bare.
         """
+        if self._core.registry.listeners:
+            observed: list[Outcome] = observe_sync(self._core, op, "all", self._execute_all_sync, op, args, kwargs)
+            return observed
+        return self._execute_all_sync(op, args, kwargs)
+
+    def _execute_all_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Outcome]:
         core = self._core
         out = all_sync(core.notifier, core.ring, op, self._plan(op, True), args, kwargs, self._timeout)
         if type(out) is Failure:

@@ -21,8 +21,10 @@ from .._deadline import remaining
 from .._decorators import Decorator, Target, apply_strategy
 from .._engine import AsyncLayer, Strategy, SyncLayer
 from .._errors import RateLimitedError
+from .._events import RateLimited
 from .._outcome import Failure
 from .._registry import Registry, default_registry
+from .._store import Store, check_store, shared_store
 from .._validate import message
 from ._bucket import TokenBucket
 from ._policy import RateLimiterMetrics, RateLimitPolicy
@@ -67,14 +69,28 @@ class RateLimiter(Strategy):
         policy: a ``RateLimitPolicy`` instead of the fields.
         clock: the ``Clock`` read and slept on (default: the process clock, per call).
         registry: where a named limiter is recorded (default ``resiliency.registry``).
+        store: makes the limit exact across every process on the store
+            (``resiliency.stores``; default: the registry's ``store`` for a named
+            limiter, else local). A shared limiter needs a name.
 
     Raises:
         TypeError, ValueError: bad fields, no ``rate``/``policy``, both; ``ValueError``
             also when another rate limiter already has ``name`` in the registry.
     """
 
-    __slots__ = ("_bucket", "_clock", "_lock", "_policy", "allowed", "name", "registry", "rejected")
+    __slots__ = ("_bucket", "_clock", "_lock", "_policy", "allowed", "label", "name", "registry", "rejected")
     kind = "rate_limit"
+
+    def __new__(cls, name: str | None = None, *, store: Any = None, registry: Registry | None = None, **_: Any) -> Any:
+        # A limiter on a shared store is a SharedRateLimiter (GCRA in the store).
+        table = registry if isinstance(registry, Registry) else default_registry
+        target = cls
+        if cls is RateLimiter and (store if store is not None else table.store if name else None) is not None:
+            from ._gcra import SharedRateLimiter
+
+            if shared_store(check_store(store), table, name is not None) is not None:
+                target = SharedRateLimiter
+        return super().__new__(target)
 
     def __init__(
         self,
@@ -87,6 +103,7 @@ class RateLimiter(Strategy):
         policy: RateLimitPolicy | None = None,
         clock: Clock | None = None,
         registry: Registry | None = None,
+        store: Store | None = None,
     ) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise (TypeError if not isinstance(name, str) else ValueError)(message("name", "a non-empty str", name))
@@ -98,6 +115,7 @@ class RateLimiter(Strategy):
         if registry is not None and not isinstance(registry, Registry):
             raise TypeError(message("registry", "a Registry", registry))
         self.name = name
+        self.label = name
         self._policy = resolved
         self._clock = clock
         self.registry = registry if registry is not None else default_registry
@@ -107,6 +125,13 @@ class RateLimiter(Strategy):
         self.rejected = 0
         if name is not None:
             self.registry.add("rate_limiter", name, self, resolved)
+        shared = shared_store(check_store(store), self.registry, name is not None)
+        if shared is not None:
+            self._share(shared)
+
+    def _share(self, store: Store) -> None:
+        """Share the limit through ``store`` (``SharedRateLimiter`` does; see ``_gcra``)."""
+        raise TypeError(f"{type(self).__name__} cannot share its state through a store (got store={store!r})")
 
     @property
     def policy(self) -> RateLimitPolicy:
@@ -126,18 +151,25 @@ class RateLimiter(Strategy):
                 bucket.take()
                 self.allowed += 1
                 return 0.0
-            limit = self._policy.max_wait if may_wait else 0.0
-            if limit > 0.0:
-                left = remaining()
-                if left is not None and left < limit:
-                    limit = left
+            limit = self._max_wait(may_wait)
             if wait <= limit:
                 bucket.take()
                 return wait
             self.rejected += 1
         finally:
             self._lock.release()
+        if self.registry.listeners:
+            self.registry.emit(RateLimited(self.label, wait))
         return Failure(RateLimitedError(self, wait))
+
+    def _max_wait(self, may_wait: bool) -> float:
+        """Seconds this caller may wait for a token: ``max_wait``, or less before its deadline."""
+        limit = self._policy.max_wait if may_wait else 0.0
+        if limit > 0.0:
+            left = remaining()
+            if left is not None and left < limit:
+                limit = left
+        return limit
 
     def _settle(self, used: bool) -> None:
         """After a reserved wait: count the call, or give the token back (cancelled)."""
@@ -223,6 +255,7 @@ def rate_limit(
     policy: RateLimitPolicy | None = None,
     clock: Clock | None = None,
     registry: Registry | None = None,
+    store: Store | None = None,
 ) -> Decorator:
     """Allow the decorated callable (sync or async) at most ``rate`` calls per ``period``.
 
@@ -239,6 +272,7 @@ def rate_limit(
         policy: a ``RateLimitPolicy`` instead of the fields.
         clock: the ``Clock`` (default: the process clock, per call).
         registry: where a named limiter lives (default ``resiliency.registry``).
+        store: shares the limit across processes (see ``RateLimiter``).
 
     Returns:
         A decorator (a ``RateLimiter``).
@@ -249,7 +283,7 @@ def rate_limit(
     """
     fields = (rate, period, burst, max_wait)
     if isinstance(name_or_limiter, RateLimiter):
-        if _resolve(policy, fields) is not None or clock is not None or registry is not None:
+        if _resolve(policy, fields) is not None or clock is not None or registry is not None or store is not None:
             raise TypeError("rate_limit(existing) takes no fields, policy=, clock= or registry=: the instance has them")
         return name_or_limiter
     if name_or_limiter is not None and not isinstance(name_or_limiter, str):
@@ -257,7 +291,7 @@ def rate_limit(
         raise TypeError(message("rate_limit()'s first argument", accepted, name_or_limiter))
     resolved = _resolve(policy, fields)
     if name_or_limiter is None:
-        return RateLimiter(policy=resolved, clock=clock, registry=registry)
+        return RateLimiter(policy=resolved, clock=clock, registry=registry, store=store)
     table = registry if registry is not None else default_registry
     if not isinstance(table, Registry):
         raise TypeError(message("registry", "a Registry", registry))
@@ -266,7 +300,7 @@ def rate_limit(
     def create() -> RateLimiter:
         if resolved is None:
             raise TypeError(f"no rate limiter named {name!r} yet: give rate= or policy= to create it")
-        return RateLimiter(name, policy=resolved, clock=clock, registry=table)
+        return RateLimiter(name, policy=resolved, clock=clock, registry=table, store=store)
 
     limiter: RateLimiter = table.declare("rate_limiter", name, resolved, create)
     return limiter

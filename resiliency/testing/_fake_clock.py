@@ -43,7 +43,9 @@ class FakeClock:
     sleeping 1 s, both from 0, wake at 1 and at 10). Without ``autojump``, sleepers wait
     for ``advance()``. Timers set with ``call_at`` (a timeout's deadline) fire as time
     passes them, so a ``@timeout(1, clock=clock)`` around ``await clock.asleep(5)``
-    times out at virtual second 1.
+    times out at virtual second 1; a sync thread-mode ``@timeout(1, clock=clock)``
+    stops waiting when the clock passes second 1, whichever thread moves it
+    (``advance()`` from a test thread, ``sleep()`` inside the call).
 
     ``with FakeClock() as clock:`` makes it the process-wide clock for the block.
 

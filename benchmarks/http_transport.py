@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/http.py            # the full run (about a minute)
-    python benchmarks/http.py --smoke    # a few seconds: every entry runs (CI)
+    python benchmarks/http_transport.py            # the full run (about a minute)
+    python benchmarks/http_transport.py --smoke    # a few seconds: every entry runs (CI)
 
 1. Transport overhead per successful GET on loopback (a keep-alive HTTP/1.1 server in a
    thread of this process): a bare ``httpx.HTTPTransport``, ``ResilientTransport`` over
@@ -265,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     transport_rows = transport_overhead(calls)
     batch_rows = batch_overhead(_noop, items, 1 if args.smoke else 7)
     yield_rows = batch_overhead(_yield_once, items, 1 if args.smoke else 7)
-    lines = ["# HTTP and batch benchmarks", "", *environment("python benchmarks/http.py" + " --smoke" * args.smoke)]
+    lines = [
+        "# HTTP and batch benchmarks",
+        "",
+        *environment("python benchmarks/http_transport.py" + " --smoke" * args.smoke),
+    ]
     if args.smoke:
         lines.append("- SMOKE RUN: tiny loops, the numbers mean nothing")
     lines += [
