@@ -243,7 +243,8 @@ def idempotent(
             deduplicated.
         ttl: seconds an answer is kept for later calls (float or timedelta).
         store: where keys and answers live (default: one per decorated callable, in
-            this process); ``RedisStore`` makes it fleet-wide.
+            this process); a ``RedisStore`` (or a ``RedisIdempotencyStore``) makes it
+            fleet-wide.
         store_errors: keep a failure's error too, so later calls get it (default: a
             failure frees the key and the next call runs again).
 
@@ -254,6 +255,10 @@ def idempotent(
     policy = IdempotencyPolicy(key, ttl, store_errors)
     if store is None:
         store = MemoryIdempotencyStore()
+    elif hasattr(store, "sync_client") and not hasattr(store, "begin"):  # a RedisStore: its key space
+        from .stores.redis import RedisIdempotencyStore
+
+        store = RedisIdempotencyStore.from_store(store)
     elif not all(callable(getattr(store, m, None)) for m in ("begin", "abegin", "finish")):
         raise TypeError(message("store", "an idempotency store (MemoryIdempotencyStore, RedisIdempotencyStore)", store))
     strategy = IdempotentStrategy(policy, store)

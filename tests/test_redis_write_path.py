@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -14,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from servers import free_port, require_binary, stop_process, wait_until
 
 import resiliency
 from resiliency import FailoverGroup, Outbox, OutboxWorker, WriteDeferredError, cache_fallback, idempotent
@@ -25,30 +23,10 @@ redis = pytest.importorskip("redis")
 from resiliency.stores.redis import RedisCache, RedisIdempotencyStore, RedisStreamOutbox  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    binary = require_binary("redis-server", "redis-server")
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="resiliency-redis-")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        wait_until(client.ping, what="redis-server")
-        yield url
-    finally:
-        client.close()
-        stop_process(proc)
-
-
 @pytest.fixture
 def client(redis_url: str) -> Iterator[Any]:
+    """A client of the session's real redis-server (``servers.redis_servers``), flushed."""
     c = redis.Redis.from_url(redis_url)
-    c.flushdb()
     yield c
     c.close()
 
@@ -107,6 +85,49 @@ def test_idempotent_on_redis_runs_once_across_threads_and_stores(client: Any) ->
         t.join(10)
     assert runs == ["o-1"]
     assert results == ["receipt-o-1"] * 16
+
+
+def test_idempotent_takes_a_redis_store_for_its_key_space(client: Any) -> None:
+    from resiliency.stores.redis import RedisStore
+
+    store = RedisStore(client, prefix="app", lease=5.0)
+    runs: list[str] = []
+
+    @idempotent(key=lambda order: order, store=store)
+    def charge(order: str) -> str:
+        runs.append(order)
+        return f"receipt-{order}"
+
+    assert charge("o-9") == charge("o-9") == "receipt-o-9"
+    assert runs == ["o-9"]
+    assert client.exists("{app:idem:o-9}:answer") == 1
+    assert 0 < client.pttl("{app:idem:o-9}:answer") <= 86_400_000
+
+
+def test_a_fail_open_store_runs_calls_while_redis_is_down(redis_fresh: Any) -> None:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    down = redis.Redis.from_url(redis_fresh.url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=0.5)
+    runs = 0
+
+    @idempotent(key=lambda: "k", store=RedisIdempotencyStore(down, on_error="fail_open"))
+    def write() -> int:
+        nonlocal runs
+        runs += 1
+        return runs
+
+    @idempotent(key=lambda: "k", store=RedisIdempotencyStore(down))
+    def strict() -> int:
+        return 0
+
+    redis_fresh.kill()
+    assert write() == 1
+    assert write() == 2  # not deduplicated while Redis is away, but never refused
+    with pytest.raises(redis.ConnectionError):
+        strict()  # on_error="raise": the call does not run
+    redis_fresh.restart()
+    down.close()
 
 
 def test_a_key_whose_holder_died_is_free_after_the_lease(client: Any) -> None:
@@ -270,6 +291,8 @@ def test_bad_arguments_are_named(client: Any) -> None:
         RedisCache(object())
     with pytest.raises(ValueError, match="lease must be"):
         RedisIdempotencyStore(client, lease=0)
+    with pytest.raises(ValueError, match="on_error must be"):
+        RedisIdempotencyStore(client, on_error="fail_closed")
 
 
 def test_writes_deferred_while_the_proxy_is_down_are_applied_after_heal(

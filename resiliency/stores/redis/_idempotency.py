@@ -7,6 +7,7 @@ answer is there. A holder that died frees the key when its lease runs out.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import time
 import uuid
@@ -19,6 +20,9 @@ from ._scripts import script
 
 __all__ = ["RedisIdempotencyStore"]
 
+logger = logging.getLogger("resiliency")
+_MODES = ("raise", "fail_open")
+
 
 class RedisIdempotencyStore:
     """Idempotency keys and answers in Redis (pass as ``@idempotent(store=...)``).
@@ -30,13 +34,25 @@ class RedisIdempotencyStore:
         lease: seconds a holder keeps a key before another process may take it (make it
             longer than the slowest call).
         poll: seconds between looks while another holder runs.
+        on_error: when Redis cannot be reached: "raise" (default) raises redis-py's
+            error before the call runs; "fail_open" runs the call without
+            deduplication (logged as a warning), so an outage never stops writes.
+
+    ``@idempotent(store=RedisStore(client))`` builds one from the store: its sync client,
+    its ``lease``, ``{prefix}:idem`` keys, and "fail_open" when the store fails open.
 
     Raises:
         TypeError, ValueError: a bad argument.
     """
 
     def __init__(
-        self, client: Any, *, prefix: str = "resiliency:idem", lease: float = 30.0, poll: float = 0.01
+        self,
+        client: Any,
+        *,
+        prefix: str = "resiliency:idem",
+        lease: float = 30.0,
+        poll: float = 0.01,
+        on_error: str = "raise",
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
             raise TypeError(message("client", "a redis.Redis or redis.cluster.RedisCluster", client))
@@ -46,6 +62,9 @@ class RedisIdempotencyStore:
         self.prefix = prefix
         self.lease: float = check_duration("lease", lease, allow_zero=False)
         self.poll: float = check_duration("poll", poll, allow_zero=False)
+        if on_error not in _MODES:
+            raise ValueError(message("on_error", f"one of {_MODES}", on_error))
+        self.on_error = on_error
         self._begin = script(client, "idempotency_begin")
         self._finish = script(client, "idempotency_finish")
 
@@ -53,13 +72,25 @@ class RedisIdempotencyStore:
         tag = f"{{{self.prefix}:{key}}}"
         return [f"{tag}:answer", f"{tag}:lock"]
 
+    @classmethod
+    def from_store(cls, store: Any) -> RedisIdempotencyStore:
+        """The idempotency store of a ``RedisStore``: its client, lease and prefix."""
+        on_error = "fail_open" if store.on_error == "fail_open" else "raise"
+        return cls(store.sync_client, prefix=f"{store.prefix}:idem", lease=store.lease, on_error=on_error)
+
     def begin(self, key: str) -> tuple[bool, Any]:
         """Take ``key``, or wait for its holder and return the kept answer."""
         token = uuid.uuid4().hex
         lease_ms = max(1, int(self.lease * 1000))
         keys = self._keys(key)
         while True:
-            reply = self._begin(keys=keys, args=[token, lease_ms])
+            try:
+                reply = self._begin(keys=keys, args=[token, lease_ms])
+            except Exception as exc:
+                if self.on_error != "fail_open" or not _is_redis_error(exc):
+                    raise
+                logger.warning("idempotency key %r not checked, Redis is unreachable: %s", key, exc)
+                return True, None  # run without deduplication; finish() then stores nothing
             if int(reply[0]) == 1:
                 return True, token
             if int(reply[0]) == 0:
@@ -72,8 +103,15 @@ class RedisIdempotencyStore:
 
     def finish(self, key: str, token: Any, value: Any, error: BaseException | None, keep: bool, ttl: float) -> None:
         """Keep the answer ``ttl`` seconds (``keep``) and free the key."""
+        if token is None:  # begun while Redis was unreachable ("fail_open")
+            return
         payload = pickle.dumps((value, error), protocol=pickle.HIGHEST_PROTOCOL) if keep else b""
-        self._finish(keys=self._keys(key), args=[token, "1" if keep else "0", payload, max(1, int(ttl * 1000))])
+        try:
+            self._finish(keys=self._keys(key), args=[token, "1" if keep else "0", payload, max(1, int(ttl * 1000))])
+        except Exception as exc:
+            if self.on_error != "fail_open" or not _is_redis_error(exc):
+                raise
+            logger.warning("answer of idempotency key %r not kept, Redis is unreachable: %s", key, exc)
 
     async def afinish(
         self, key: str, token: Any, value: Any, error: BaseException | None, keep: bool, ttl: float
@@ -83,3 +121,9 @@ class RedisIdempotencyStore:
 
     def __repr__(self) -> str:
         return f"RedisIdempotencyStore(prefix={self.prefix!r}, lease={self.lease})"
+
+
+def _is_redis_error(exc: BaseException) -> bool:
+    from redis.exceptions import RedisError
+
+    return isinstance(exc, RedisError)
