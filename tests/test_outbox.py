@@ -72,7 +72,8 @@ def test_put_stores_a_pending_item_with_its_arguments(outbox: Outbox) -> None:
     item_id = outbox.put("upload", ("a.txt", b"\x00\xff"), {"tags": ("x", 1)}, key="k-1")
     [item] = outbox.items()
     assert item.id == item_id
-    assert (item.op, item.args, item.kwargs, item.key) == ("upload", ("a.txt", b"\x00\xff"), {"tags": ("x", 1)}, "k-1")
+    # JSON has no tuple: a nested one comes back as a list (the arguments stay a tuple).
+    assert (item.op, item.args, item.kwargs, item.key) == ("upload", ("a.txt", b"\x00\xff"), {"tags": ["x", 1]}, "k-1")
     assert (item.state, item.attempts, item.last_error) == ("pending", 0, None)
     assert outbox.stats() == resiliency.OutboxStats(pending=1, in_flight=0, done=0, dead=0)
 
@@ -107,9 +108,16 @@ def test_pickle_serializer_takes_any_picklable_object(tmp_path: Path) -> None:
     box.close()
 
 
-def test_json_serializer_round_trips_bytes_tuples_and_nesting() -> None:
-    value = [["k", b"\x01", ("a", [b"b"])], {"n": None, "f": 1.5}]
+def test_json_serializer_round_trips_bytes_and_nesting() -> None:
+    value = [["k", b"\x01", ["a", [b"b"]]], {"n": None, "f": 1.5, "raw": {"__note__": "kept"}}]
     assert JsonSerializer().loads(JsonSerializer().dumps(value)) == value
+
+
+def test_json_serializer_refuses_nan_and_objects() -> None:
+    with pytest.raises(ValueError):
+        JsonSerializer().dumps([float("nan")])
+    with pytest.raises(TypeError, match="PickleSerializer"):
+        JsonSerializer().dumps([{1, 2}])
 
 
 @pytest.mark.parametrize(
@@ -277,8 +285,16 @@ def test_backoff_delays_the_next_attempt(registry: resiliency.Registry, outbox: 
     store = Store(up=False)
     group = make_group(registry, outbox, store)
     outbox.put("upload", ("a", b"x"))
-    w = OutboxWorker(outbox, group, base_delay=3600.0, max_delay=3600.0, rng=random.Random(1))
-    w._round_sync(None)  # one round: the attempt fails
+    w = OutboxWorker(outbox, group, base_delay=3600.0, max_delay=3600.0, poll_interval=0.001, rng=random.Random(1))
+    thread = threading.Thread(target=w.run_sync)
+    thread.start()
+    for _ in range(5000):  # the first attempt fails, then the item waits out its backoff
+        if outbox.items()[0].last_error is not None:
+            break
+        threading.Event().wait(0.001)
+    w.stop()
+    thread.join(5)
+    assert store.calls == 1
     [item] = outbox.items()
     assert item.state == "pending"
     wait = outbox.backend.next_ready_in()

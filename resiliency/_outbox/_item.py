@@ -53,47 +53,40 @@ class Serializer(Protocol):
         ...
 
 
-def _encode(value: Any) -> Any:
+def _bytes_as_json(value: Any) -> Any:
+    """The JSON encoder's hook: bytes become ``{"__bytes__": base64}``; anything else is refused."""
     if isinstance(value, bytes | bytearray):
         return {"__bytes__": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        if not all(isinstance(k, str) for k in value):
-            raise TypeError(f"JSON outbox arguments need str dict keys (got {list(value)!r})")
-        return {k: _encode(v) for k, v in value.items()}
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
     raise TypeError(
         f"cannot serialize {type(value).__name__} {value!r} as JSON: pass plain data (str, numbers, "
-        "bytes, lists, tuples, dicts) or build the outbox with serializer=PickleSerializer()"
+        "bytes, lists, tuples, dicts with str keys) or build the outbox with serializer=PickleSerializer()"
     )
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        if len(value) == 1 and "__bytes__" in value:
-            return base64.b64decode(value["__bytes__"])
-        if len(value) == 1 and "__tuple__" in value:
-            return tuple(_decode(v) for v in value["__tuple__"])
-        return {k: _decode(v) for k, v in value.items()}
-    return value
+def _bytes_from_json(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and "__bytes__" in obj:
+        return base64.b64decode(obj["__bytes__"])
+    return obj
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_bytes_as_json)
+_DECODER = json.JSONDecoder(object_hook=_bytes_from_json)
 
 
 class JsonSerializer:
-    """JSON with ``bytes`` and ``tuple`` kept (the default): readable, safe to load."""
+    """JSON, with ``bytes`` kept (the default): readable, and safe to load.
+
+    Tuples come back as lists (JSON has no tuple), but for the call's positional
+    arguments themselves; dict keys must be str; NaN and infinities are refused.
+    """
 
     def dumps(self, value: Any) -> bytes:
-        """Encode ``value``; ``TypeError`` for anything but plain data."""
-        return json.dumps(_encode(value), separators=(",", ":"), allow_nan=False).encode()
+        """Encode ``value``; ``TypeError`` or ``ValueError`` for anything but plain data."""
+        return _ENCODER.encode(value).encode()
 
     def loads(self, data: bytes) -> Any:
         """Decode what ``dumps`` wrote."""
-        return _decode(json.loads(data))
+        return _DECODER.decode(data.decode())
 
     def __repr__(self) -> str:
         return "JsonSerializer()"

@@ -8,6 +8,7 @@ fleet); ``put`` returns only once the backend has committed the item.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,8 +28,8 @@ class OutboxBackend(Protocol):
         """Commit a pending item; return its id."""
         ...
 
-    def claim(self, limit: int, lease: float) -> list[Claimed]:
-        """Take up to ``limit`` ready items for ``lease`` seconds."""
+    def claim(self, limit: int, lease: float, done: Sequence[str] = ()) -> list[Claimed]:
+        """Mark the items in ``done`` done, then take up to ``limit`` ready items for ``lease`` seconds."""
         ...
 
     def ack(self, item_id: str) -> None:

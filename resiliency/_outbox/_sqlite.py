@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     token TEXT,
     created REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outbox_ready ON outbox (state, available_at);
+-- The queue in arrival order: only pending and leased items are in it, so a claim reads
+-- the first few entries and a done item costs the index nothing.
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (seq) WHERE state IN ('pending', 'in_flight');
 """
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -87,20 +90,26 @@ class SqliteOutbox:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO outbox (op, payload, key, state, available_at, created) VALUES (?, ?, ?, 'pending', ?, ?)",
-                (op, payload, key if key is not None else uuid.uuid4().hex, now, now),
+                (op, payload, key if key is not None else os.urandom(16).hex(), now, now),
             )
         return str(cur.lastrowid)
 
-    def claim(self, limit: int, lease: float) -> list[Claimed]:
+    def claim(self, limit: int, lease: float, done: Sequence[str] = ()) -> list[Claimed]:
         """Take up to ``limit`` ready items (pending, or in flight past their lease).
 
-        Each taken item is in flight for ``lease`` seconds, its attempts counted.
+        Each taken item is in flight for ``lease`` seconds, its attempts counted. The
+        items in ``done`` are marked done first, in the same transaction.
         """
         now = time.time()
         token = uuid.uuid4().hex
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if done:
+                    self._db.execute(
+                        f"UPDATE outbox SET state = 'done', token = NULL WHERE seq IN ({','.join('?' * len(done))})",
+                        tuple(done),
+                    )
                 rows = self._db.execute(
                     "SELECT seq FROM outbox WHERE state IN ('pending', 'in_flight') AND available_at <= ? "
                     "ORDER BY seq LIMIT ?",

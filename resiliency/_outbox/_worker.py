@@ -82,10 +82,14 @@ class OutboxWorker:
 
     # -- one item: the decision, shared by both runners -----------------------------------
 
-    def _settle(self, row: Claimed, error: BaseException | None) -> None:
+    def _settle(self, row: Claimed, error: BaseException | None, acks: list[str] | None = None) -> None:
+        """Mark an attempt's item done (now, or into ``acks`` for the next claim), pending or dead."""
         item_id, token, attempts = row[0], row[8], row[4]
         if error is None:
-            self.outbox.backend.ack(item_id)
+            if acks is None:
+                self.outbox.backend.ack(item_id)
+            else:
+                acks.append(item_id)  # list.append is atomic: pool threads share the list
             with self._count_lock:
                 self.applied += 1
             return
@@ -112,7 +116,7 @@ class OutboxWorker:
 
     # -- sync --------------------------------------------------------------------------
 
-    def _apply_sync(self, row: Claimed) -> None:
+    def _apply_sync(self, row: Claimed, acks: list[str] | None = None) -> None:
         if self._expired(row):
             return
         item = self._item(row)
@@ -122,17 +126,25 @@ class OutboxWorker:
         except Exception as exc:
             self._settle(row, exc)
         else:
-            self._settle(row, None)
+            self._settle(row, None, acks)
         finally:
             _KEY.reset(token)
 
-    def _round_sync(self, pool: ThreadPoolExecutor | None) -> int:
-        rows = self.outbox.backend.claim(self.concurrency, self.lease)
+    def _round_sync(self, pool: ThreadPoolExecutor | None, acks: list[str]) -> int:
+        """Claim and apply up to ``concurrency`` items; the done ones are acked by the next claim.
+
+        A success is marked done in the same transaction as the next claim (one commit
+        per item instead of two); a worker that dies in between leaves the item to be
+        applied again after its lease, as dying before any acknowledgement would.
+        """
+        done = acks[:]
+        del acks[:]
+        rows = self.outbox.backend.claim(self.concurrency, self.lease, done)
         if pool is None or len(rows) < 2:
             for row in rows:
-                self._apply_sync(row)
+                self._apply_sync(row, acks)
         else:
-            list(pool.map(self._apply_sync, rows))
+            list(pool.map(lambda row: self._apply_sync(row, acks), rows))
         return len(rows)
 
     def _loop_sync(self, until_empty: bool) -> int:
@@ -142,10 +154,13 @@ class OutboxWorker:
             if self.concurrency > 1
             else None
         )
+        acks: list[str] = []
         try:
             while not self._stop.is_set():
-                if self._round_sync(pool):
+                if self._round_sync(pool, acks):
                     continue
+                if acks:  # nothing more to claim: ack what was applied before waiting
+                    self._round_sync(None, acks)
                 wait = self.outbox.backend.next_ready_in()
                 if wait is None and until_empty:
                     break
@@ -153,6 +168,8 @@ class OutboxWorker:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+            for item_id in acks:  # stopped or interrupted: keep what was applied
+                self.outbox.backend.ack(item_id)
         return self.applied - start
 
     def drain_sync(self) -> int:

@@ -13,6 +13,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ..._outbox._item import STATES
@@ -85,8 +86,10 @@ class RedisStreamOutbox:
         self._put(keys=keys, args=[item_id, op, payload, key if key is not None else item_id, time.time()])
         return item_id
 
-    def claim(self, limit: int, lease: float) -> list[Row]:
-        """Take up to ``limit`` items: due retries, entries of dead workers, new entries."""
+    def claim(self, limit: int, lease: float, done: Sequence[str] = ()) -> list[Row]:
+        """Ack ``done``; take up to ``limit`` items: due retries, entries of dead workers, new entries."""
+        for item_id in done:
+            self.ack(item_id)
         self._lease = lease
         self._promote(keys=[self._set("delayed"), self._tag], args=[time.time(), limit])
         entries: list[tuple[Any, Any]] = []
