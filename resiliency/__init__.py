@@ -11,6 +11,9 @@ from ._bulkhead import Bulkhead as Bulkhead
 from ._bulkhead import BulkheadMetrics as BulkheadMetrics
 from ._bulkhead import BulkheadPolicy as BulkheadPolicy
 from ._bulkhead import bulkhead as bulkhead
+from ._cache_fallback import MemoryCache as MemoryCache
+from ._cache_fallback import cache_fallback as cache_fallback
+from ._chaos import chaos as chaos
 from ._circuit_breaker import CircuitBreaker as CircuitBreaker
 from ._circuit_breaker import CircuitBreakerMetrics as CircuitBreakerMetrics
 from ._circuit_breaker import CircuitBreakerPolicy as CircuitBreakerPolicy
@@ -30,6 +33,7 @@ from ._errors import RateLimitedError as RateLimitedError
 from ._errors import ResiliencyError as ResiliencyError
 from ._errors import ResiliencyTimeoutError as ResiliencyTimeoutError
 from ._errors import WorkerLimitError as WorkerLimitError
+from ._errors import WriteDeferredError as WriteDeferredError
 from ._events import AllProvidersFailed as AllProvidersFailed
 from ._events import BulkheadAdmitted as BulkheadAdmitted
 from ._events import BulkheadRejected as BulkheadRejected
@@ -47,6 +51,7 @@ from ._events import RateLimited as RateLimited
 # Shared state (resiliency.stores): the retry budget and the store events.
 from ._events import RetryBudgetExhausted as RetryBudgetExhausted
 from ._events import RetryScheduled as RetryScheduled
+from ._events import ServedStale as ServedStale
 from ._events import StoreRecovered as StoreRecovered
 from ._events import StoreUnavailable as StoreUnavailable
 from ._events import TimeoutOccurred as TimeoutOccurred
@@ -66,6 +71,15 @@ from ._failover import provider_from_callable as provider_from_callable
 from ._fallback import FallbackPolicy as FallbackPolicy
 from ._fallback import fallback as fallback
 from ._health import HealthReport as HealthReport
+from ._idempotent import idempotent as idempotent
+from ._outbox import JsonSerializer as JsonSerializer
+from ._outbox import Outbox as Outbox
+from ._outbox import OutboxItem as OutboxItem
+from ._outbox import OutboxStats as OutboxStats
+from ._outbox import OutboxWorker as OutboxWorker
+from ._outbox import PickleSerializer as PickleSerializer
+from ._outbox import SqliteOutbox as SqliteOutbox
+from ._outbox import idempotency_key as idempotency_key
 from ._pool import CallableHealthCheck as CallableHealthCheck
 from ._pool import DnsSrvDiscovery as DnsSrvDiscovery
 from ._pool import Endpoint as Endpoint
@@ -143,9 +157,16 @@ __all__ = [
     "HealthStatus",
     "Hooks",
     "HttpHealthCheck",
+    "JsonSerializer",
+    "MemoryCache",
     "NoEndpointError",
     "NoProviderError",
+    "Outbox",
+    "OutboxItem",
+    "OutboxStats",
+    "OutboxWorker",
     "Outcome",
+    "PickleSerializer",
     "PolicyConfig",
     "PoolStats",
     "ProviderAttemptError",
@@ -169,6 +190,8 @@ __all__ = [
     "RetryResult",
     "RetryScheduled",
     "Retrying",
+    "ServedStale",
+    "SqliteOutbox",
     "StaticDiscovery",
     "StoreRecovered",
     "StoreUnavailable",
@@ -177,13 +200,18 @@ __all__ = [
     "TimeoutOccurred",
     "TimeoutPolicy",
     "WorkerLimitError",
+    "WriteDeferredError",
     "amap_concurrent",
     "bulkhead",
+    "cache_fallback",
+    "chaos",
     "circuit_breaker",
     "classify",
     "execute",
     "failover_group",
     "fallback",
+    "idempotency_key",
+    "idempotent",
     "is_transient",
     "map_concurrent",
     "provider",

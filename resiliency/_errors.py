@@ -10,6 +10,9 @@ The tree::
         ├── ResiliencyTimeoutError           TIMEOUT          (also TimeoutError)
         ├── RateLimitedError                 RATE_LIMITED
         ├── ProviderAttemptError             PROVIDER_ATTEMPT_FAILED
+        ├── NoProviderError                  NO_PROVIDER      (also LookupError)
+        ├── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
+        └── WriteDeferredError               DEFERRED
         └── AllProvidersFailedError          ALL_PROVIDERS_FAILED (also ExceptionGroup)
             └── NoProviderError              NO_PROVIDER      (also LookupError)
                 └── NoEndpointError          NO_ENDPOINT      (endpoint pools, in _pool)
@@ -45,6 +48,7 @@ __all__ = [
     "ResiliencyError",
     "ResiliencyTimeoutError",
     "WorkerLimitError",
+    "WriteDeferredError",
 ]
 
 
@@ -323,6 +327,30 @@ class AllProvidersFailedError(ResiliencyError, ExceptionGroup):
         """Build the split group ``except*`` hands over; it keeps ``op`` and ``attempts``."""
         kept = [a for a in self.attempts if a.error in excs or a in excs]
         return AllProvidersFailedError(self.op, kept)
+
+
+class WriteDeferredError(ResiliencyError):
+    """A write failed on every provider and was stored in the group's outbox instead.
+
+    The call did not happen yet: an ``OutboxWorker`` applies it later, at least once,
+    with the item's idempotency key (a random UUID unless one was given). The provider
+    failures are its ``__cause__`` (an ``AllProvidersFailedError``). An ASGI app answers
+    it with 202 Accepted.
+
+    Attributes:
+        item_id: the outbox item's id.
+        op: the deferred operation.
+    """
+
+    code: ClassVar[str] = "DEFERRED"
+
+    def __init__(self, item_id: str, op: str) -> None:
+        super().__init__(item_id, op)
+        self.item_id = item_id
+        self.op = op
+
+    def __str__(self) -> str:
+        return f"op {self.op!r} failed on every provider and was deferred to the outbox as item {self.item_id}"
 
 
 class NoProviderError(AllProvidersFailedError, LookupError):

@@ -27,6 +27,7 @@ __all__ = [
     "RateLimited",
     "RetryBudgetExhausted",
     "RetryScheduled",
+    "ServedStale",
     "StoreRecovered",
     "StoreUnavailable",
     "TimeoutOccurred",
@@ -172,6 +173,15 @@ class AllProvidersFailed(Event):
 
     op: str
     attempts: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServedStale(Event):
+    """``@cache_fallback`` answered a failed call with a value stored ``age`` seconds ago."""
+
+    key: Any
+    age: float
+    error: BaseException
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
@@ -13,32 +12,18 @@ from servers.http_servers import serve_asgi
 from starlette.applications import Starlette
 
 import resiliency
-from resiliency import Bulkhead, CircuitBreaker, RateLimiter, Registry, ResiliencyError, ResiliencyTimeoutError
+from resiliency import Bulkhead, CircuitBreaker, RateLimiter, Registry, ResiliencyTimeoutError
 from resiliency.contrib.asgi import exception_handlers, health_route
 from resiliency.testing import FakeClock
 
 pytestmark = pytest.mark.usefixtures("no_thread_leak_patient")
 
 
-class FakeDeferred(ResiliencyError):
-    """Stands in for the write path's ``WriteDeferredError`` until the library has it."""
-
-    code: ClassVar[str] = "DEFERRED"
-
-    def __init__(self, item_id: str) -> None:
-        super().__init__(f"deferred as {item_id}")
-        self.item_id = item_id
-
-
 @pytest.fixture
 def app_url() -> Iterator[str]:
     registry = Registry()
-    # Unhealthy: the only named breaker is open and, where the library has ``critical=``
-    # (issue 9's health rules), the service cannot work without it.
-    critical: dict[str, Any] = (
-        {"critical": True} if "critical" in inspect.signature(CircuitBreaker.__init__).parameters else {}
-    )
-    breaker = CircuitBreaker("payments", registry=registry, reset_timeout=12.5, **critical)
+    # Unhealthy: the only named breaker is open, and the service cannot work without it.
+    breaker = CircuitBreaker("payments", registry=registry, reset_timeout=12.5, critical=True)
     breaker.force_open()
     open_breaker = CircuitBreaker(failure_threshold=1, reset_timeout=7.2, clock=FakeClock())
     open_breaker.record(0.0, True, 0.0, False)  # one failure opens it
@@ -119,19 +104,30 @@ def test_health_route_200_when_healthy_or_degraded_on_starlette() -> None:
     assert (degraded.status_code, degraded.json()["status"]) == (200, "degraded")
 
 
-def test_write_deferred_error_maps_to_202_when_the_library_defines_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert FakeDeferred not in exception_handlers()
-    monkeypatch.setattr(resiliency, "WriteDeferredError", FakeDeferred, raising=False)
+def test_a_deferred_write_answers_202_with_its_item_id(tmp_path: Any) -> None:
+    registry = Registry()
+    outbox = resiliency.Outbox(tmp_path / "outbox.db")
+    storage = resiliency.FailoverGroup("storage", registry=registry, outbox=outbox, deferred_ops={"upload"})
+
+    def down(key: str) -> str:
+        raise ConnectionError("s3 unreachable")
+
+    storage.register(resiliency.provider_from_callable("s3", down, op="upload"))
     app = FastAPI(exception_handlers=exception_handlers())
 
-    @app.post("/upload")
-    async def upload() -> str:
-        raise FakeDeferred("item-7")
+    @app.post("/upload/{key}")
+    async def upload(key: str) -> str:
+        result: str = await storage.execute("upload", key)
+        return result
 
     with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
-        response = client.post("/upload")
+        response = client.post("/upload/a.txt")
+    [item] = outbox.items("pending")
+    outbox.close()
     assert response.status_code == 202
-    assert response.json() == {"error": "DEFERRED", "detail": "deferred as item-7", "item_id": "item-7"}
+    body = response.json()
+    assert (body["error"], body["item_id"]) == ("DEFERRED", item.id)
+    assert item.args == ("a.txt",)
 
 
 def test_bad_arguments_name_the_parameter() -> None:

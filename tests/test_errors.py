@@ -20,6 +20,7 @@ from resiliency import (
     ResiliencyError,
     ResiliencyTimeoutError,
     WorkerLimitError,
+    WriteDeferredError,
 )
 
 CODES = {
@@ -32,6 +33,7 @@ CODES = {
     NoProviderError: "NO_PROVIDER",
     NoEndpointError: "NO_ENDPOINT",
     AllProvidersFailedError: "ALL_PROVIDERS_FAILED",
+    WriteDeferredError: "DEFERRED",
     WorkerLimitError: "WORKER_LIMIT",
 }
 

@@ -228,6 +228,7 @@ def test_the_public_names() -> None:
     assert resiliency.testing.__all__ == [
         "FakeClock",
         "Fault",
+        "FaultProxy",
         "FaultyProvider",
         "describe",
         "disabled",

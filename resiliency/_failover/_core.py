@@ -41,6 +41,7 @@ class GroupCore:
         self.bindings: list[Binding] = []
         self.owners: dict[str, object] = {}
         self.version = 0
+        self.deferral: Any = None  # a _deferral.Deferral when the group defers ops
         self._seq = itertools.count()
 
     def ordered(self) -> list[Binding]:

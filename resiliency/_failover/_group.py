@@ -7,18 +7,22 @@ stats and events are ``FailoverGroupView``'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._clock import Clock
 from .._registry import Registry, default_registry
 from .._validate import message
 from ._core import GroupCore
+from ._deferral import Deferral
 from ._hooks import Hooks
 from ._policy import PolicyConfig
 from ._provider import Target, instance_name, targets_of
 from ._view import FailoverGroupView
+
+if TYPE_CHECKING:
+    from .._outbox import Outbox
 
 __all__ = ["FailoverGroup"]
 
@@ -34,6 +38,10 @@ class FailoverGroup(FailoverGroupView):
             ``resiliency.registry``).
         clock: the ``Clock`` for retries, hedging and stats (default: the process
             clock, read per call).
+        outbox: an ``Outbox`` where calls of ``deferred_ops`` that fail on every
+            provider are stored (the call then raises ``WriteDeferredError``); an
+            ``OutboxWorker`` applies them later.
+        deferred_ops: the ops that are deferred instead of failing (needs ``outbox``).
         critical: whether the service cannot work while the group cannot run one of
             its ops: then ``registry.health()`` is "unhealthy"; otherwise such a group
             only makes it "degraded" (default False).
@@ -54,6 +62,8 @@ class FailoverGroup(FailoverGroupView):
         registry: Registry | None = None,
         *,
         clock: Clock | None = None,
+        outbox: Outbox | None = None,
+        deferred_ops: Iterable[str] = (),
         critical: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name:
@@ -66,6 +76,10 @@ class FailoverGroup(FailoverGroupView):
             raise TypeError(message("hooks", "a Hooks or None", hooks))
         registry = registry if registry is not None else default_registry
         super().__init__(GroupCore(name, policy or PolicyConfig(), hooks, registry, clock))
+        if deferred_ops and outbox is None:
+            raise ValueError(message("outbox", "an Outbox when deferred_ops is given", outbox))
+        if outbox is not None:
+            self._core.deferral = Deferral(outbox, deferred_ops)
         self.critical = critical
         registry.add("group", name, self)
 

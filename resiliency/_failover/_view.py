@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._engine import raise_failure
-from .._errors import ResiliencyTimeoutError
+from .._errors import AllProvidersFailedError, ResiliencyTimeoutError
 from .._events import Event
 from .._outcome import Failure
 from .._timeout import TimeoutPolicy, TimeoutStrategy
@@ -110,20 +110,28 @@ class FailoverGroupView:
             NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
                 provider implements ``op``, or none is left after narrowing; at once.
             ResiliencyTimeoutError: ``with_options(timeout=...)`` passed.
+            WriteDeferredError: a deferred op (``FailoverGroup(deferred_ops=...)``)
+                failed on every provider and was stored in the outbox.
         """
-        core = self._core
-        plan = self._plans.get(op) if self._version == core.version else None
-        if plan is None:
-            plan = self._plan(op)
-        if core.registry.listeners:  # observed: the general path; the hot path below stays one frame
-            params = (core.notifier, core.ring, op, plan, args, kwargs)
-            return await observe_async(core, op, "sequential", self._run(sequential_async, params))
-        if self._timer is None:
-            out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
-            if type(out) is Failure:
-                return raise_failure(out)
-            return out
-        return await self._run(sequential_async, (core.notifier, core.ring, op, plan, args, kwargs))
+        try:
+            core = self._core
+            plan = self._plans.get(op) if self._version == core.version else None
+            if plan is None:
+                plan = self._plan(op)
+            if core.registry.listeners:  # observed: the general path; the hot path below stays one frame
+                params = (core.notifier, core.ring, op, plan, args, kwargs)
+                return await observe_async(core, op, "sequential", self._run(sequential_async, params))
+            if self._timer is None:
+                out = await sequential_async(core.notifier, core.ring, op, plan, args, kwargs)
+                if type(out) is Failure:
+                    return raise_failure(out)
+                return out
+            return await self._run(sequential_async, (core.notifier, core.ring, op, plan, args, kwargs))
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            await deferral.defer_async(op, args, kwargs, error)
 
     async def execute_any(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Run ``op`` on every provider at once; the first success wins, the others are cancelled.
@@ -136,9 +144,15 @@ class FailoverGroupView:
             NoProviderError: (an ``AllProvidersFailedError`` with no attempts) no
                 provider implements ``op``, or none is left after narrowing; at once.
         """
-        if self._core.registry.listeners:
-            return await observe_async(self._core, op, "any", self._execute_any(op, args, kwargs))
-        return await self._execute_any(op, args, kwargs)
+        try:
+            if self._core.registry.listeners:
+                return await observe_async(self._core, op, "any", self._execute_any(op, args, kwargs))
+            return await self._execute_any(op, args, kwargs)
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            await deferral.defer_async(op, args, kwargs, error)
 
     async def _execute_any(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         core = self._core
@@ -206,11 +220,17 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute``.
             TypeError: a provider of ``op`` is async.
         """
-        core = self._core
-        params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
-        if core.registry.listeners:  # observed: the same path between the two events
-            return observe_sync(core, op, "sequential", self._run_sync, sequential_sync, params)
-        return self._run_sync(sequential_sync, params)
+        try:
+            core = self._core
+            params = (core.notifier, core.ring, op, self._plan(op, True), args, kwargs)
+            if core.registry.listeners:  # observed: the same path between the two events
+                return observe_sync(core, op, "sequential", self._run_sync, sequential_sync, params)
+            return self._run_sync(sequential_sync, params)
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            deferral.defer_sync(op, args, kwargs, error)
 
     def execute_any_sync(self, op: str, /, *args: Any, **kwargs: Any) -> Any:
         """Sync form of ``execute_any``: providers run on pool threads (at most 32 at once).
@@ -222,9 +242,15 @@ class FailoverGroupView:
             AllProvidersFailedError, NoProviderError: as ``execute_any``.
             TypeError: a provider of ``op`` is async.
         """
-        if self._core.registry.listeners:
-            return observe_sync(self._core, op, "any", self._execute_any_sync, op, args, kwargs)
-        return self._execute_any_sync(op, args, kwargs)
+        try:
+            if self._core.registry.listeners:
+                return observe_sync(self._core, op, "any", self._execute_any_sync, op, args, kwargs)
+            return self._execute_any_sync(op, args, kwargs)
+        except AllProvidersFailedError as error:
+            deferral = self._core.deferral
+            if deferral is None or not deferral.wants(op, error):
+                raise
+            deferral.defer_sync(op, args, kwargs, error)
 
     def _execute_any_sync(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         core = self._core

@@ -11,13 +11,11 @@ error                      status  headers and body
 ``BulkheadFullError``      503     Retry-After: 1
 ``RateLimitedError``       429     Retry-After: its ``retry_after`` (else 1)
 ``ResiliencyTimeoutError`` 504
-``WriteDeferredError``     202     ``item_id`` in the body (when the library has it)
+``WriteDeferredError``     202     ``item_id`` in the body
 =========================  ======  ===========================================
 
 Retry-After is whole seconds, rounded up, at least 1. Every body is JSON:
-``{"error": <code>, "detail": <message>}``. ``WriteDeferredError`` is looked up by name
-in ``resiliency`` when ``exception_handlers()`` is called, so the mapping follows the
-library's version (the write path adds it).
+``{"error": <code>, "detail": <message>}``.
 """
 
 from __future__ import annotations
@@ -32,9 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-import resiliency
-
-from .._errors import BulkheadFullError, CircuitOpenError, RateLimitedError, ResiliencyTimeoutError
+from .._errors import BulkheadFullError, CircuitOpenError, RateLimitedError, ResiliencyTimeoutError, WriteDeferredError
 from .._registry import Registry, default_registry
 from .._validate import message
 
@@ -77,7 +73,7 @@ def exception_handlers() -> dict[int | type[Exception], Handler]:
 
     Maps ``CircuitOpenError`` and ``BulkheadFullError`` to 503, ``RateLimitedError``
     to 429 (each with Retry-After), ``ResiliencyTimeoutError`` to 504 and
-    ``WriteDeferredError`` (when ``resiliency`` defines it) to 202. Merge with your own
+    ``WriteDeferredError`` to 202. Merge with your own
     handlers: ``{**exception_handlers(), MyError: my_handler}``.
 
     Returns:
@@ -88,10 +84,8 @@ def exception_handlers() -> dict[int | type[Exception], Handler]:
         BulkheadFullError: _unavailable,
         RateLimitedError: _throttled,
         ResiliencyTimeoutError: _timed_out,
+        WriteDeferredError: _deferred,
     }
-    deferred = getattr(resiliency, "WriteDeferredError", None)
-    if isinstance(deferred, type) and issubclass(deferred, Exception):
-        handlers[deferred] = _deferred
     return handlers
 
 

@@ -7,6 +7,8 @@
   one attempt per call.
 - ``faults`` and ``FaultyProvider``: calls that fail n times, fail at a seeded rate,
   are slow, hang or answer garbage, for functions, objects and failover providers.
+- ``FaultProxy``: a loopback TCP proxy with toxics (latency, bandwidth, reset, blackhole,
+  down, heal) between a real client and a real server.
 - ``describe(fn)``: the strategies protecting a decorated callable, outermost first.
 - The pytest plugin (``resiliency.testing.plugin``, registered through ``pytest11``):
   fixtures ``fake_clock``, ``isolated_registry`` and ``instant_retries``.
@@ -18,6 +20,7 @@ from .._clock import set_clock as set_clock
 from .._decorators import describe as describe
 from ._fake_clock import FakeClock as FakeClock
 from ._fake_clock import use_clock as use_clock
+from ._fault_proxy import FaultProxy as FaultProxy
 from ._faults import Fault as Fault
 from ._faults import faults as faults
 from ._faulty import FaultyProvider as FaultyProvider
@@ -27,6 +30,7 @@ from ._switches import instant as instant
 __all__ = [
     "FakeClock",
     "Fault",
+    "FaultProxy",
     "FaultyProvider",
     "describe",
     "disabled",

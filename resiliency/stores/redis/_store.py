@@ -149,6 +149,11 @@ class RedisStore:
         return self._aclient if self._aclient is not None else self._client
 
     @property
+    def sync_client(self) -> Any:
+        """The sync client (made from an asyncio client's settings when that was given)."""
+        return self._client
+
+    @property
     def available(self) -> bool:
         """False from a failed round trip until the next one that succeeds."""
         return self._down_since is None
