@@ -257,12 +257,28 @@ class RedisStore:
                 if registry.listeners:
                     registry.emit(StoreUnavailable(self.prefix, error))
 
+    def _drop_idle_connections(self) -> None:
+        """Close the pooled connections left idle through the outage.
+
+        Their sockets died with the server; left in the pool, each would fail once on
+        its next use and make the store flap between unavailable and recovered.
+        """
+        pool = getattr(self._client, "connection_pool", None)
+        try:
+            if pool is not None:
+                pool.disconnect(inuse_connections=False)
+            else:  # a RedisCluster: one pool per node
+                self._client.disconnect_connection_pools()
+        except Exception:  # closing dead sockets may complain; they are dropped all the same
+            pass
+
     def _recovered(self) -> None:
         with self._lock:
             since, self._down_since = self._down_since, None
             registries = tuple(self._registries)
         if since is None:
             return
+        self._drop_idle_connections()
         downtime = time.monotonic() - since
         logger.warning("resiliency store %r answers again after %.3fs", self, downtime)
         for registry in registries:
