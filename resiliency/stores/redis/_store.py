@@ -139,6 +139,7 @@ class RedisStore:
         self._registries: list[Registry] = []
         self._down_since: float | None = None
         self._next_try = 0.0
+        self._recovered_at = 0.0
         self._ticker = Ticker(self.sync_interval)
 
     # -- the port ---------------------------------------------------------------------
@@ -173,6 +174,7 @@ class RedisStore:
             raise StoreDown(op)
         text, sha = _SCRIPTS[op]
         client = self._client
+        started = time.monotonic()
         try:
             try:
                 reply = client.evalsha(sha, len(keys), *keys, *args)
@@ -180,11 +182,12 @@ class RedisStore:
                 client.script_load(text)
                 reply = client.evalsha(sha, len(keys), *keys, *args)
         except _OUTAGES as exc:
-            self._failed(exc)
+            self._failed(exc, started)
             if self.on_error == "raise":
                 raise
             raise StoreDown(op) from exc
-        if self._down_since is not None:
+        down_since = self._down_since
+        if down_since is not None and started > down_since:  # sent before the outage: no news
             self._recovered()
         return reply
 
@@ -198,6 +201,7 @@ class RedisStore:
             raise StoreDown(op)
         text, sha = _SCRIPTS[op]
         client = self._aclient
+        started = time.monotonic()
         try:
             try:
                 reply = await client.evalsha(sha, len(keys), *keys, *args)
@@ -205,11 +209,12 @@ class RedisStore:
                 await client.script_load(text)
                 reply = await client.evalsha(sha, len(keys), *keys, *args)
         except _OUTAGES as exc:
-            self._failed(exc)
+            self._failed(exc, started)
             if self.on_error == "raise":
                 raise
             raise StoreDown(op) from exc
-        if self._down_since is not None:
+        down_since = self._down_since
+        if down_since is not None and started > down_since:  # sent before the outage: no news
             self._recovered()
         return reply
 
@@ -243,9 +248,12 @@ class RedisStore:
 
     # -- outages ----------------------------------------------------------------------
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, started: float) -> None:
+        """Note an outage; a command sent before the last recovery belongs to the old one."""
         now = time.monotonic()
         with self._lock:
+            if self._down_since is None and started < self._recovered_at:
+                return  # it failed on the dead server: Redis answers again already
             self._next_try = now + self.sync_interval
             first = self._down_since is None
             if first:
@@ -275,6 +283,7 @@ class RedisStore:
     def _recovered(self) -> None:
         with self._lock:
             since, self._down_since = self._down_since, None
+            self._recovered_at = time.monotonic()
             registries = tuple(self._registries)
         if since is None:
             return
