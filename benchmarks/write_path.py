@@ -84,6 +84,7 @@ def bench_sqlite(n: int, repeat: int) -> list[Row]:
             "bench", PolicyConfig(default=RetryPolicy(max_attempts=1)), registry=resiliency.Registry()
         )
         group.register(resiliency.provider_from_callable("noop", lambda key, data: None, op="upload"))
+
         def drain_per_item(concurrency: int) -> float:
             drains = []
             for _ in range(repeat):
@@ -176,6 +177,8 @@ def bench_redis(n: int, repeat: int) -> list[Row]:
             pipe.execute()
 
         batch = per_call(pipelined, max(1, n // 100), repeat) / 100
+        calls = [("upload", ("a.txt", b"x" * 64), {})] * 100
+        put_many = per_call(lambda: outbox.put_many(calls), max(1, n // 100), repeat) / 100
         client.close()
         del backend
     finally:
@@ -183,6 +186,12 @@ def bench_redis(n: int, repeat: int) -> list[Row]:
         proc.wait(10)
     return [
         ("`RedisStreamOutbox.put` (one Lua script)", us(put), f"bare XADD round trip {us(xadd)}", f"{put / xadd:.2f}x"),
+        (
+            "`RedisStreamOutbox` `put_many` of 100 (one pipeline), per item",
+            us(put_many),
+            f"bare XADD round trip {us(xadd)}",
+            f"{put_many / xadd:.2f}x",
+        ),
         (
             "XADD through a 100-command pipeline, per item",
             us(batch),

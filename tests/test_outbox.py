@@ -376,3 +376,20 @@ def test_bad_worker_arguments_are_named(registry: resiliency.Registry, outbox: O
 
 def test_idempotency_key_is_none_outside_the_worker() -> None:
     assert resiliency.idempotency_key() is None
+
+
+def test_put_many_stores_every_call_in_one_transaction(outbox: Outbox) -> None:
+    ids = outbox.put_many([("upload", ("a", b"1"), {}), ("upload", ("b", b"2"), {"tag": "x"}, "key-b")])
+    items = outbox.items()
+    assert [i.id for i in items] == ids
+    assert [(i.args, i.kwargs) for i in items] == [(("a", b"1"), {}), (("b", b"2"), {"tag": "x"})]
+    assert items[1].key == "key-b"
+    assert outbox.put_many([]) == []
+
+
+def test_put_many_stores_nothing_when_one_call_cannot_be_serialized(outbox: Outbox) -> None:
+    with pytest.raises(TypeError, match="cannot be serialized"):
+        outbox.put_many([("upload", ("a",), {}), ("upload", (object(),), {})])
+    with pytest.raises(TypeError, match="calls must be"):
+        outbox.put_many([("upload",)])  # type: ignore[list-item]
+    assert outbox.stats().pending == 0

@@ -193,6 +193,15 @@ def test_stream_outbox_defers_and_drains(client: Any, registry: resiliency.Regis
     assert outbox.purge() == 10
 
 
+def test_stream_outbox_put_many_sends_one_pipeline(client: Any, registry: resiliency.Registry) -> None:
+    outbox = Outbox(RedisStreamOutbox(client))
+    ids = outbox.put_many([("upload", (str(n), b"x"), {}) for n in range(50)])
+    assert len(set(ids)) == 50
+    assert outbox.stats().pending == 50
+    assert client.xlen(f"{{{outbox.backend.stream}}}") == 50
+    assert sorted(i.args[0] for i in outbox.items("pending", limit=100)) == sorted(str(n) for n in range(50))
+
+
 def test_stream_outbox_retries_then_dead_letters_and_retry_requeues(client: Any, registry: resiliency.Registry) -> None:
     outbox = Outbox(RedisStreamOutbox(client))
     calls = 0

@@ -8,7 +8,7 @@ fleet); ``put`` returns only once the backend has committed the item.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +18,9 @@ from .._validate import check_count, message
 from ._item import STATES, ItemState, JsonSerializer, OutboxItem, Serializer
 from ._sqlite import Claimed, SqliteOutbox
 
-__all__ = ["Outbox", "OutboxBackend", "OutboxStats", "item_of"]
+__all__ = ["Call", "Outbox", "OutboxBackend", "OutboxStats", "item_of"]
+
+Call = tuple[Any, ...]  # (op, args, kwargs) or (op, args, kwargs, key)
 
 
 class OutboxBackend(Protocol):
@@ -26,6 +28,10 @@ class OutboxBackend(Protocol):
 
     def put(self, op: str, payload: bytes, key: str | None) -> str:
         """Commit a pending item; return its id."""
+        ...
+
+    def put_many(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[str]:
+        """Commit several pending items ``(op, payload, key)`` at once; return their ids."""
         ...
 
     def claim(self, limit: int, lease: float, done: Sequence[str] = ()) -> list[Claimed]:
@@ -126,15 +132,39 @@ class Outbox:
             TypeError: the arguments cannot be serialized (nothing is stored), or ``op``
                 or ``key`` is not a str.
         """
+        return self.backend.put(op, self._payload(op, args, kwargs), self._key(key))
+
+    def _payload(self, op: object, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
         if not isinstance(op, str) or not op:
             raise TypeError(message("op", "a non-empty str", op))
-        if key is not None and not isinstance(key, str):
-            raise TypeError(message("key", "a str or None", key))
         try:
-            payload = self.serializer.dumps([list(args), dict(kwargs or {})])
+            return self.serializer.dumps([list(args), dict(kwargs or {})])
         except (TypeError, ValueError, OverflowError) as exc:
             raise TypeError(f"cannot defer {op!r}: its arguments cannot be serialized ({exc})") from exc
-        return self.backend.put(op, payload, key)
+
+    @staticmethod
+    def _key(key: object) -> str | None:
+        if key is not None and not isinstance(key, str):
+            raise TypeError(message("key", "a str or None", key))
+        return key
+
+    def put_many(self, calls: Iterable[Call]) -> list[str]:
+        """Store several calls at once (one transaction, or one pipeline); return their ids.
+
+        Each call is ``(op, args, kwargs)`` or ``(op, args, kwargs, key)``. Every call is
+        serialized before anything is stored, so a call that cannot be leaves the outbox
+        as it was.
+
+        Raises:
+            TypeError: a call is not such a tuple, or its arguments cannot be serialized.
+        """
+        rows: list[tuple[str, bytes, str | None]] = []
+        for call in calls:
+            if not isinstance(call, tuple) or len(call) not in (3, 4):
+                raise TypeError(message("calls", "(op, args, kwargs) or (op, args, kwargs, key) tuples", call))
+            op, args, kwargs = call[0], call[1], call[2]
+            rows.append((op, self._payload(op, args, kwargs), self._key(call[3] if len(call) == 4 else None)))
+        return self.backend.put_many(rows) if rows else []
 
     async def aput(
         self, op: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *, key: str | None = None

@@ -94,6 +94,26 @@ class SqliteOutbox:
             )
         return str(cur.lastrowid)
 
+    def put_many(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[str]:
+        """Store several pending items in one transaction; return their ids once committed."""
+        now = time.time()
+        ids: list[str] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for op, payload, key in items:
+                    cur = self._db.execute(
+                        "INSERT INTO outbox (op, payload, key, state, available_at, created) "
+                        "VALUES (?, ?, ?, 'pending', ?, ?)",
+                        (op, payload, key if key is not None else os.urandom(16).hex(), now, now),
+                    )
+                    ids.append(str(cur.lastrowid))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return ids
+
     def claim(self, limit: int, lease: float, done: Sequence[str] = ()) -> list[Claimed]:
         """Take up to ``limit`` ready items (pending, or in flight past their lease).
 

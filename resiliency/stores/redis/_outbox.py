@@ -86,6 +86,19 @@ class RedisStreamOutbox:
         self._put(keys=keys, args=[item_id, op, payload, key if key is not None else item_id, time.time()])
         return item_id
 
+    def put_many(self, items: Sequence[tuple[str, bytes, str | None]]) -> list[str]:
+        """Store and queue several items through one pipeline (one round trip); return their ids."""
+        pipe = self.client.pipeline(transaction=False)
+        ids = []
+        now = time.time()
+        for op, payload, key in items:
+            item_id = uuid.uuid4().hex
+            keys = [self._item(item_id), self._set("pending"), self._tag]
+            self._put(keys=keys, args=[item_id, op, payload, key if key is not None else item_id, now], client=pipe)
+            ids.append(item_id)
+        pipe.execute()
+        return ids
+
     def claim(self, limit: int, lease: float, done: Sequence[str] = ()) -> list[Row]:
         """Ack ``done``; take up to ``limit`` items: due retries, entries of dead workers, new entries."""
         for item_id in done:
