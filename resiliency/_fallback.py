@@ -25,6 +25,7 @@ R = TypeVar("R")
 C = TypeVar("C")
 V = TypeVar("V")
 
+
 class _Missing:
     __slots__ = ()
 
@@ -131,44 +132,62 @@ class FallbackStrategy(Strategy):
             if is_async_callable(given):
                 raise TypeError(f"{param} must be a plain function for a sync callable (got async {given!r})")
 
+        settle = self._settle_sync
+
         def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            outcome = inner(args, kwargs)
-            if type(outcome) is not Failure and policy.if_result is None:
-                return outcome
-            wanted, error = self._wanted(outcome)
-            if not wanted:
-                return outcome
-            if policy.handler is None:
-                return policy.value
-            try:
-                return policy.handler(error, *args, **kwargs)
-            except Exception as exc:
-                return Failure(exc)
+            return settle(inner(args, kwargs), args, kwargs)
 
         return layer
+
+    def _settle_sync(self, outcome: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The answer to ``outcome``: itself, the fallback value, or the handler's answer."""
+        policy = self._policy
+        if type(outcome) is not Failure and policy.if_result is None:
+            return outcome
+        wanted, error = self._wanted(outcome)
+        if not wanted:
+            return outcome
+        if policy.handler is None:
+            return policy.value
+        try:
+            return policy.handler(error, *args, **kwargs)
+        except Exception as exc:
+            return Failure(exc)
+
+    def resume_sync(self, inner: SyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Answer a first attempt that failed, without building a layer (the checks ran at decoration)."""
+        return self._settle_sync(first, args, kwargs)
 
     def async_layer(self, inner: AsyncLayer) -> AsyncLayer:
         """Async form; an async handler is awaited."""
-        policy = self._policy
+        settle = self._settle_async
 
         async def layer(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            outcome = await inner(args, kwargs)
-            if type(outcome) is not Failure and policy.if_result is None:
-                return outcome
-            wanted, error = await self._awanted(outcome)
-            if not wanted:
-                return outcome
-            if policy.handler is None:
-                return policy.value
-            try:
-                answer = policy.handler(error, *args, **kwargs)
-                if inspect.isawaitable(answer):
-                    answer = await answer
-                return answer
-            except Exception as exc:
-                return Failure(exc)
+            return await settle(await inner(args, kwargs), args, kwargs)
 
         return layer
+
+    async def _settle_async(self, outcome: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async form of ``_settle_sync``; an async handler or predicate is awaited."""
+        policy = self._policy
+        if type(outcome) is not Failure and policy.if_result is None:
+            return outcome
+        wanted, error = await self._awanted(outcome)
+        if not wanted:
+            return outcome
+        if policy.handler is None:
+            return policy.value
+        try:
+            answer = policy.handler(error, *args, **kwargs)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            return answer
+        except Exception as exc:
+            return Failure(exc)
+
+    async def resume_async(self, inner: AsyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async form of ``resume_sync``."""
+        return await self._settle_async(first, args, kwargs)
 
 
 @overload
@@ -178,15 +197,11 @@ def fallback(  # type: ignore[overload-overlap]
 @overload
 def fallback(fn: Callable[P, R], /) -> Callable[P, R | None]: ...
 @overload
-def fallback(
-    fn: classmethod[C, P, Coroutine[Any, Any, R]], /
-) -> classmethod[C, P, Coroutine[Any, Any, R | None]]: ...
+def fallback(fn: classmethod[C, P, Coroutine[Any, Any, R]], /) -> classmethod[C, P, Coroutine[Any, Any, R | None]]: ...
 @overload
 def fallback(fn: classmethod[C, P, R], /) -> classmethod[C, P, R | None]: ...
 @overload
-def fallback(
-    fn: staticmethod[P, Coroutine[Any, Any, R]], /
-) -> staticmethod[P, Coroutine[Any, Any, R | None]]: ...
+def fallback(fn: staticmethod[P, Coroutine[Any, Any, R]], /) -> staticmethod[P, Coroutine[Any, Any, R | None]]: ...
 @overload
 def fallback(fn: staticmethod[P, R], /) -> staticmethod[P, R | None]: ...
 @overload

@@ -230,3 +230,27 @@ def test_async_handler_on_a_sync_function_is_refused_at_decoration() -> None:
         @fallback(handler=handler)
         def work() -> int:
             return 1
+
+
+def test_a_failure_is_answered_without_building_layers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: each failure rebuilt the layer, re-running the decoration checks
+    (three ``inspect`` calls: 3.8 µs per failed call instead of 0.8 µs)."""
+    from resiliency._fallback import FallbackStrategy
+
+    built = 0
+    original = FallbackStrategy.sync_layer
+
+    def counting(self: FallbackStrategy, inner: Any) -> Any:
+        nonlocal built
+        built += 1
+        return original(self, inner)
+
+    monkeypatch.setattr(FallbackStrategy, "sync_layer", counting)
+
+    @fallback(value=0)
+    def down() -> int:
+        raise ConnectionError("down")
+
+    decorated = built
+    assert [down() for _ in range(100)] == [0] * 100
+    assert built == decorated  # no layer built per call
