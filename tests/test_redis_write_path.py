@@ -291,6 +291,22 @@ def test_two_stream_workers_one_killed_apply_every_item_once(redis_url: str, cli
     assert total <= client.llen("calls") <= total + 1  # only the item in hand at the kill twice
 
 
+def test_the_stores_take_an_asyncio_client_or_a_redis_store(redis_url: str, client: Any) -> None:
+    import redis.asyncio
+
+    from resiliency.stores.redis import RedisStore
+
+    aclient = redis.asyncio.Redis.from_url(redis_url)
+    outbox = Outbox(RedisStreamOutbox(aclient))
+    item_id = outbox.put("upload", ("a", b"x"))
+    assert [i.id for i in outbox.items("pending")] == [item_id]
+    store = RedisStore(client, prefix="shared")
+    cache = RedisCache(store)
+    cache.set("k", 1, 0.0, keep_for=60.0)
+    assert client.exists("{resiliency:cache}:k") == 1
+    assert RedisIdempotencyStore(store).client is client
+
+
 def test_bad_arguments_are_named(client: Any) -> None:
     with pytest.raises(TypeError, match="client must be"):
         RedisStreamOutbox(object())

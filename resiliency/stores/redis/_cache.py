@@ -8,6 +8,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from ..._validate import message
+from ._scripts import sync_client
 
 __all__ = ["RedisCache"]
 
@@ -21,7 +22,8 @@ class RedisCache:
     with it any more.
 
     Args:
-        client: a sync ``redis.Redis`` or ``redis.cluster.RedisCluster``.
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``, their asyncio forms
+            (a sync client on the same server is made from its settings), or a ``RedisStore``.
         prefix: the key prefix; keys are ``{prefix}:{key}``, in one hash slot per prefix.
 
     Raises:
@@ -29,8 +31,9 @@ class RedisCache:
     """
 
     def __init__(self, client: Any, *, prefix: str = "resiliency:cache") -> None:
+        client = sync_client(client)
         if not (callable(getattr(client, "get", None)) and callable(getattr(client, "set", None))):
-            raise TypeError(message("client", "a redis.Redis or redis.cluster.RedisCluster", client))
+            raise TypeError(message("client", "a redis-py client (sync or asyncio) or a RedisStore", client))
         if not isinstance(prefix, str) or not prefix:
             raise TypeError(message("prefix", "a non-empty str", prefix))
         self.client = client

@@ -16,7 +16,7 @@ from typing import Any
 import anyio.to_thread
 
 from ..._validate import check_duration, message
-from ._scripts import script
+from ._scripts import script, sync_client
 
 __all__ = ["RedisIdempotencyStore"]
 
@@ -28,8 +28,9 @@ class RedisIdempotencyStore:
     """Idempotency keys and answers in Redis (pass as ``@idempotent(store=...)``).
 
     Args:
-        client: a sync ``redis.Redis`` or ``redis.cluster.RedisCluster`` (async callers
-            reach it through a worker thread).
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``, their asyncio forms
+            (a sync client on the same server is made from its settings), or a
+            ``RedisStore``; async callers reach Redis through a worker thread.
         prefix: key prefix; each key's lock and answer share a hash tag.
         lease: seconds a holder keeps a key before another process may take it (make it
             longer than the slowest call).
@@ -54,8 +55,9 @@ class RedisIdempotencyStore:
         poll: float = 0.01,
         on_error: str = "raise",
     ) -> None:
+        client = sync_client(client)
         if not callable(getattr(client, "register_script", None)):
-            raise TypeError(message("client", "a redis.Redis or redis.cluster.RedisCluster", client))
+            raise TypeError(message("client", "a redis-py client (sync or asyncio) or a RedisStore", client))
         if not isinstance(prefix, str) or not prefix:
             raise TypeError(message("prefix", "a non-empty str", prefix))
         self.client = client

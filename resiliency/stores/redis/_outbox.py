@@ -18,7 +18,7 @@ from typing import Any
 
 from ..._outbox._item import STATES
 from ..._validate import message
-from ._scripts import script
+from ._scripts import script, sync_client
 
 __all__ = ["RedisStreamOutbox"]
 
@@ -33,8 +33,9 @@ class RedisStreamOutbox:
     """An outbox backend on Redis Streams (``Outbox(RedisStreamOutbox(client))``).
 
     Args:
-        client: a sync ``redis.Redis`` or ``redis.cluster.RedisCluster`` (async callers
-            reach it through a worker thread).
+        client: a ``redis.Redis`` or ``redis.cluster.RedisCluster``, their asyncio
+            forms (a sync client on the same server is made from its settings), or a
+            ``RedisStore``; async callers reach Redis through a worker thread.
         stream: the outbox's name; its keys are ``{stream}``, ``{stream}:item:<id>``, ...
         group: the consumer group of the workers.
         consumer: this process's consumer name (default: host, pid and a random part).
@@ -46,8 +47,9 @@ class RedisStreamOutbox:
     def __init__(
         self, client: Any, stream: str = "resiliency:outbox", *, group: str = "workers", consumer: str | None = None
     ) -> None:
+        client = sync_client(client)
         if not callable(getattr(client, "register_script", None)):
-            raise TypeError(message("client", "a redis.Redis or redis.cluster.RedisCluster", client))
+            raise TypeError(message("client", "a redis-py client (sync or asyncio) or a RedisStore", client))
         for name, value in (("stream", stream), ("group", group)):
             if not isinstance(value, str) or not value:
                 raise TypeError(message(name, "a non-empty str", value))
