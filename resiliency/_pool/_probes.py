@@ -1,20 +1,26 @@
 """The socket work of the health checks: a TCP connect, an HTTP/1.1 GET, kept-alive connections.
 
-Probes use anyio sockets, so they run on asyncio and trio alike. On asyncio, to an IP
-address, they use the loop's own socket calls instead (a measured fast path: ~200 us
-of CPU per HTTP probe through anyio's ``connect_tcp`` on the reference machine, ~100 us
-with ``loop.sock_connect``), and the background health loop keeps each endpoint's HTTP
-connection open between probes when the server allows it (HTTP/1.1, a
-``Content-Length``, no ``Connection: close``): ~20 us per probe. A kept connection
-that the server closed meanwhile is replaced by a new one within the same probe.
+Probes to a host name use anyio sockets, so they run on asyncio and trio alike. To an
+IP address they use the backend's own non-blocking socket calls instead (a measured
+fast path: ~200 us of CPU per HTTP probe through anyio's ``connect_tcp`` on the
+reference machine, ~100 us with ``loop.sock_connect``; on trio, ``trio.lowlevel``'s
+``wait_readable`` / ``wait_writable`` on a plain socket), and the background health loop
+keeps each endpoint's HTTP connection open between probes when the server allows it
+(HTTP/1.1, a ``Content-Length``, no ``Connection: close``): ~20 us per probe. A kept
+connection that the server closed meanwhile is replaced by a new one within the same
+probe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import ipaddress
+import os
 import socket
+import sys
+from typing import Any
 
 import anyio
 
@@ -70,21 +76,105 @@ class Connections:
             sock.close()
 
 
+class _AsyncioIO:
+    """Non-blocking socket calls through the running asyncio loop."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    async def connect(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        await self.loop.sock_connect(sock, address)
+
+    async def sendall(self, sock: socket.socket, data: bytes) -> None:
+        await self.loop.sock_sendall(sock, data)
+
+    async def recv(self, sock: socket.socket, size: int) -> bytes:
+        return await self.loop.sock_recv(sock, size)
+
+
+class _TrioIO:
+    """Non-blocking socket calls that wait through ``trio.lowlevel`` when the socket is not ready."""
+
+    __slots__ = ("lowlevel",)
+
+    def __init__(self, lowlevel: Any) -> None:
+        self.lowlevel = lowlevel
+
+    async def connect(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        code = sock.connect_ex(address)
+        if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+            await self.lowlevel.wait_writable(sock)
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        else:
+            await self.lowlevel.checkpoint()
+        if code:
+            raise OSError(code, os.strerror(code))
+
+    async def sendall(self, sock: socket.socket, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[sock.send(view) :]
+            except BlockingIOError:
+                await self.lowlevel.wait_writable(sock)
+        await self.lowlevel.checkpoint()
+
+    async def recv(self, sock: socket.socket, size: int) -> bytes:
+        while True:
+            try:
+                data = sock.recv(size)
+            except BlockingIOError:
+                await self.lowlevel.wait_readable(sock)
+                continue
+            await self.lowlevel.checkpoint()
+            return data
+
+
+IO = _AsyncioIO | _TrioIO
+
+
+def _native_io() -> IO | None:
+    """The running backend's own socket calls (asyncio or trio), else None (use anyio)."""
+    loop = _running_loop()
+    if loop is not None:
+        return _AsyncioIO(loop)
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            return None
+        return _TrioIO(trio.lowlevel)
+    return None
+
+
+def _native(host: str) -> tuple[IO, int] | None:
+    """The native calls and address family for a probe to ``host`` (an IP literal), or None."""
+    family = _family(host)
+    if family is None:
+        return None
+    io = _native_io()
+    return None if io is None else (io, family)
+
+
 async def tcp_connect(host: str, port: int) -> None:
     """Open a TCP connection to ``host:port`` and close it.
 
     Raises:
         OSError: the connection was refused or failed.
     """
-    family = _family(host) if _running_loop() is not None else None
-    if family is None:
+    native = _native(host)
+    if native is None:
         stream = await anyio.connect_tcp(host, port)
         await stream.aclose()
         return
+    io, family = native
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        await io.connect(sock, (host, port))
     finally:
         sock.close()
 
@@ -99,14 +189,14 @@ async def http_status_line(
 ) -> bytes:
     """GET ``path`` from ``host:port``; return the response's status line (b"" when there was none).
 
-    With ``connections`` (asyncio, an IP address) the connection is kept, under
-    ``key`` (the endpoint id), for the next probe when the response allows it.
+    With ``connections`` (an IP address) the connection is kept, under ``key`` (the
+    endpoint id), for the next probe when the response allows it.
 
     Raises:
         OSError: the connection failed.
     """
-    family = _family(host) if _running_loop() is not None else None
-    if family is None:
+    native = _native(host)
+    if native is None:
         async with await anyio.connect_tcp(host, port) as stream:
             await stream.send(_request(path, address, False))
             head = b""
@@ -114,12 +204,12 @@ async def http_status_line(
                 chunk = await stream.receive()
                 head += chunk
         return head.split(b"\r\n", 1)[0]
+    io, family = native
     request = _request(path, address, connections is not None)
-    loop = asyncio.get_running_loop()
     sock = connections.take(key, address) if connections is not None else None
     if sock is not None:
         try:
-            line, keep = await _round_trip(loop, sock, request)
+            line, keep = await _round_trip(io, sock, request)
         except OSError:
             line, keep = b"", False
         except BaseException:
@@ -132,8 +222,8 @@ async def http_status_line(
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
-        await loop.sock_connect(sock, (host, port))
-        line, keep = await _round_trip(loop, sock, request)
+        await io.connect(sock, (host, port))
+        line, keep = await _round_trip(io, sock, request)
     except BaseException:
         sock.close()
         raise
@@ -148,12 +238,12 @@ def _release(connections: Connections | None, key: str, address: str, sock: sock
         sock.close()
 
 
-async def _round_trip(loop: asyncio.AbstractEventLoop, sock: socket.socket, request: bytes) -> tuple[bytes, bool]:
+async def _round_trip(io: IO, sock: socket.socket, request: bytes) -> tuple[bytes, bool]:
     """Send ``request``, read the response; return its status line and whether the socket may be reused."""
-    await loop.sock_sendall(sock, request)
+    await io.sendall(sock, request)
     buffer = b""
     while b"\r\n\r\n" not in buffer:
-        chunk = await loop.sock_recv(sock, 4096)
+        chunk = await io.recv(sock, 4096)
         if not chunk or len(buffer) > MAX_HEAD:
             return (buffer.split(b"\r\n", 1)[0] if b"\r\n" in buffer else b""), False
         buffer += chunk
@@ -171,7 +261,7 @@ async def _round_trip(loop: asyncio.AbstractEventLoop, sock: socket.socket, requ
     if keep:
         missing = int(length) - len(body)
         while missing > 0:
-            chunk = await loop.sock_recv(sock, missing)
+            chunk = await io.recv(sock, missing)
             if not chunk:
                 return lines[0], False
             missing -= len(chunk)
