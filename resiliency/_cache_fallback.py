@@ -152,6 +152,29 @@ class CacheFallbackStrategy(Strategy):
     def _now(self) -> float:
         return (self._clock or get_clock()).monotonic()
 
+    @property
+    def on_success(self) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
+        """With ``ttl == 0`` nothing happens before a call: store a success after it."""
+        return None if self._policy.ttl else self._store
+
+    def _store(self, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._cache.set(self._key(args, kwargs), value, self._now(), self._policy.stale_ttl)
+        return value
+
+    def _settle(self, outcome: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Store a success; answer a failure with a value younger than ``stale_ttl``."""
+        if type(outcome) is Failure:
+            return self._stale(self._key(args, kwargs), outcome, self._now())
+        return self._store(outcome, args, kwargs)
+
+    def resume_sync(self, inner: SyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Go on from the outcome of a direct call (``ttl == 0``): store it, or answer it stale."""
+        return self._settle(first, args, kwargs)
+
+    async def resume_async(self, inner: AsyncLayer, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Async form of ``resume_sync``."""
+        return self._settle(first, args, kwargs)
+
     def _stale(self, key: Hashable, failure: Failure, now: float) -> Any:
         """Answer ``failure`` with a value younger than ``stale_ttl``, or let it go on."""
         entry = self._cache.get(key, now)

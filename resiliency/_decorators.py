@@ -124,6 +124,8 @@ def _make_async_wrapper(pipeline: Pipeline) -> Callable[..., Any]:
 
 
 def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
+    if pipeline.hooks:
+        return _make_sync_hooked(pipeline)
     fn = pipeline.fn
     resume = pipeline.resume_sync
     failure = Failure
@@ -151,7 +153,41 @@ def _make_sync_direct(pipeline: Pipeline) -> Callable[..., Any]:
     return wrapper
 
 
+def _make_sync_hooked(pipeline: Pipeline) -> Callable[..., Any]:
+    """``_make_sync_direct`` with success hooks (a separate closure: none costs nothing)."""
+    fn = pipeline.fn
+    resume = pipeline.resume_sync
+    hooks = pipeline.hooks
+    failure = Failure
+    coroutine = CoroutineType
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            first = failure(exc)
+        else:
+            if type(result) is coroutine:
+                raise returned_awaitable(fn, result)
+            for hook in hooks:
+                result = hook(result, args, kwargs)
+            return result
+        result = resume(first, args, kwargs)
+        del first  # see _make_sync_direct
+        if type(result) is failure:
+            error, result = result.error, None  # see raise_failure
+            try:
+                raise error
+            finally:
+                del error
+        return result
+
+    return wrapper
+
+
 def _make_async_direct(pipeline: Pipeline) -> Callable[..., Any]:
+    if pipeline.hooks:
+        return _make_async_hooked(pipeline)
     fn = pipeline.fn
     resume = pipeline.resume_async
     failure = Failure
@@ -161,6 +197,35 @@ def _make_async_direct(pipeline: Pipeline) -> Callable[..., Any]:
             return await fn(*args, **kwargs)
         except Exception as exc:
             first = failure(exc)
+        result = await resume(first, args, kwargs)
+        del first  # see _make_sync_direct
+        if type(result) is failure:
+            error, result = result.error, None  # see raise_failure
+            try:
+                raise error
+            finally:
+                del error
+        return result
+
+    return wrapper
+
+
+def _make_async_hooked(pipeline: Pipeline) -> Callable[..., Any]:
+    """``_make_async_direct`` with success hooks."""
+    fn = pipeline.fn
+    resume = pipeline.resume_async
+    hooks = pipeline.hooks
+    failure = Failure
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await fn(*args, **kwargs)
+        except Exception as exc:
+            first = failure(exc)
+        else:
+            for hook in hooks:
+                result = hook(result, args, kwargs)
+            return result
         result = await resume(first, args, kwargs)
         del first  # see _make_sync_direct
         if type(result) is failure:
@@ -305,5 +370,10 @@ _WRAPPER_CODES = frozenset(
     for probe, is_async in ((lambda: None, False), (lambda: None, True))
 ) | frozenset(
     make(Pipeline(lambda: None, (), is_async)).__code__
-    for make, is_async in ((_make_sync_wrapper, False), (_make_async_wrapper, True))
+    for make, is_async in (
+        (_make_sync_wrapper, False),
+        (_make_async_wrapper, True),
+        (_make_sync_hooked, False),
+        (_make_async_hooked, True),
+    )
 )

@@ -45,6 +45,9 @@ class Strategy:
     ``passthrough`` is true when the strategy does nothing at all around a first attempt
     that succeeds (no admission, no bookkeeping): a pipeline made only of such strategies
     calls the function directly and builds its layers only after a first failure.
+    ``on_success``, when not None, is the one thing a strategy does around a first
+    attempt: after it succeeds (``@cache_fallback`` stores the value); such a strategy
+    joins the direct call too, its hook run on the success.
     """
 
     __slots__ = ()
@@ -64,6 +67,11 @@ class Strategy:
     def passthrough(self) -> bool:
         """Whether a first successful attempt needs nothing from this strategy."""
         return False
+
+    @property
+    def on_success(self) -> Callable[[Any, tuple[Any, ...], dict[str, Any]], Any] | None:
+        """``hook(value, args, kwargs) -> value`` after a first attempt that succeeded, or None."""
+        return None
 
     @property
     def policy(self) -> Any:
@@ -153,7 +161,7 @@ class Pipeline:
         chain: the composed layer, ``(args, kwargs) -> value | Failure``.
     """
 
-    __slots__ = ("_partials", "chain", "fn", "is_async", "passthrough", "strategies")
+    __slots__ = ("_partials", "chain", "fn", "hooks", "is_async", "passthrough", "strategies")
 
     def __init__(
         self, fn: Callable[..., Any], strategies: Sequence[Strategy], is_async: bool, *, label: str | None = None
@@ -174,7 +182,10 @@ class Pipeline:
             partials.append(layer)
         self._partials = tuple(partials)
         self.chain = partials[-1]
-        self.passthrough = all(s.passthrough for s in self.strategies)
+        # Direct: the function is called first, the layers only after a failure; the
+        # strategies' success hooks, innermost first, run on a first success.
+        self.hooks = tuple(h for s in reversed(self.strategies) if (h := s.on_success) is not None)
+        self.passthrough = all(s.passthrough or s.on_success is not None for s in self.strategies)
 
     def resume_sync(self, first: Failure, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Finish a call whose first attempt, made directly on ``fn``, failed with ``first``.

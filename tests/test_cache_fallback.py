@@ -163,3 +163,44 @@ def test_it_stacks_with_retry_into_one_pipeline() -> None:
 def test_bad_arguments_are_named(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         cache_fallback(**kwargs)
+
+
+def test_under_retry_a_stale_value_answers_without_retrying() -> None:
+    prices = Prices()
+    get = resiliency.retry(max_attempts=3, base_delay=0)(cache_fallback()(prices.get))
+    assert get("a") == 10
+    prices.up = False
+    assert get("a") == 10
+    assert prices.calls == 2  # the stale value is an answer: nothing for the retry to do
+
+
+def test_with_ttl_zero_the_function_is_called_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No layer is built per call: successes are stored by a hook, failures answered from it."""
+    from resiliency._cache_fallback import CacheFallbackStrategy
+
+    built = 0
+    original = CacheFallbackStrategy.sync_layer
+
+    def counting(self: CacheFallbackStrategy, inner: Any) -> Any:
+        nonlocal built
+        built += 1
+        return original(self, inner)
+
+    monkeypatch.setattr(CacheFallbackStrategy, "sync_layer", counting)
+    prices = Prices()
+    get = cache_fallback()(prices.get)
+    decorated = built
+    assert [get("a") for _ in range(10)] == [10] * 10
+    prices.up = False
+    assert [get("a") for _ in range(10)] == [10] * 10
+    assert built == decorated
+
+
+@pytest.mark.anyio
+async def test_async_direct_calls_store_and_serve_stale() -> None:
+    prices = Prices()
+    get = resiliency.retry(max_attempts=2, base_delay=0)(cache_fallback()(prices.aget))
+    assert await get("b") == 10
+    prices.up = False
+    assert await get("b") == 10
+    assert prices.calls == 2
