@@ -393,3 +393,17 @@ def test_put_many_stores_nothing_when_one_call_cannot_be_serialized(outbox: Outb
     with pytest.raises(TypeError, match="calls must be"):
         outbox.put_many([("upload",)])  # type: ignore[list-item]
     assert outbox.stats().pending == 0
+
+
+def test_ids_are_never_reused_after_a_purge(registry: resiliency.Registry, outbox: Outbox) -> None:
+    group = make_group(registry, outbox, Store(up=True))
+    first = [outbox.put("upload", (str(n), b"x")) for n in range(3)]
+    assert worker(outbox, group).drain_sync() == 3
+    assert outbox.purge() == 3
+    assert outbox.stats() == resiliency.OutboxStats(0, 0, 0, 0)
+    assert outbox.items() == []
+    later = outbox.put("upload", ("d", b"x"))
+    assert int(later) > max(int(i) for i in first)
+    outbox.backend.ack(first[-1])  # a late answer about a purged item changes nothing
+    assert outbox.stats() == resiliency.OutboxStats(1, 0, 0, 0)
+    assert [i.id for i in outbox.items()] == [later]

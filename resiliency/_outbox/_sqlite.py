@@ -23,7 +23,7 @@ __all__ = ["Claimed", "SqliteOutbox"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     op TEXT NOT NULL,
     payload BLOB NOT NULL,
     key TEXT NOT NULL,
@@ -127,7 +127,8 @@ class SqliteOutbox:
             try:
                 if done:
                     self._db.execute(
-                        f"UPDATE outbox SET state = 'done', token = NULL WHERE seq IN ({','.join('?' * len(done))})",
+                        f"UPDATE outbox SET state = 'done', token = NULL WHERE seq IN ({','.join('?' * len(done))}) "
+                        "AND state != 'purged'",
                         tuple(done),
                     )
                 rows = self._db.execute(
@@ -157,7 +158,9 @@ class SqliteOutbox:
     def ack(self, item_id: str) -> None:
         """Mark an item done."""
         with self._lock:
-            self._db.execute("UPDATE outbox SET state = 'done', token = NULL WHERE seq = ?", (item_id,))
+            self._db.execute(
+                "UPDATE outbox SET state = 'done', token = NULL WHERE seq = ? AND state != 'purged'", (item_id,)
+            )
 
     def nack(self, item_id: str, token: str, error: str, retry_at: float | None) -> None:
         """Record a failed attempt: pending again at ``retry_at``, or dead when None.
@@ -187,11 +190,29 @@ class SqliteOutbox:
             return cur.rowcount == 1
 
     def purge(self, state: ItemState = "done") -> int:
-        """Delete every item in ``state``; return how many went."""
+        """Delete every item in ``state``; return how many went.
+
+        Item ids are never reused: SQLite numbers a new row after the highest one left,
+        so the newest row is not deleted but emptied and marked "purged" (no state of the
+        public four; no count or listing shows it). This is cheaper than
+        ``AUTOINCREMENT``, which writes its own table on every ``put``.
+        """
         if state not in STATES:
             raise ValueError(message("state", f"one of {STATES}", state))
         with self._lock:
-            return self._db.execute("DELETE FROM outbox WHERE state = ?", (state,)).rowcount
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                newest = self._db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0]
+                gone = self._db.execute("DELETE FROM outbox WHERE state = ? AND seq < ?", (state, newest or 0)).rowcount
+                kept = self._db.execute(
+                    "UPDATE outbox SET state = 'purged', payload = x'', last_error = NULL WHERE seq = ? AND state = ?",
+                    (newest, state),
+                ).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return int(gone) + int(kept)
 
     # -- reads --------------------------------------------------------------------------
 
@@ -206,7 +227,9 @@ class SqliteOutbox:
         """Items (all, or in ``state``), oldest first."""
         with self._lock:
             if state is None:
-                cur = self._db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY seq LIMIT ?", (limit,))
+                cur = self._db.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE state != 'purged' ORDER BY seq LIMIT ?", (limit,)
+                )
             else:
                 cur = self._db.execute(
                     f"SELECT {_COLUMNS} FROM outbox WHERE state = ? ORDER BY seq LIMIT ?", (state, limit)
