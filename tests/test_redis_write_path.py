@@ -242,10 +242,14 @@ WORKER = textwrap.dedent(
     """
     import sys, redis, resiliency
     from resiliency import FailoverGroup, Outbox, OutboxWorker, PolicyConfig, RetryPolicy, provider_from_callable
-    from resiliency.stores.redis import RedisStreamOutbox
+    from resiliency.stores.redis import RedisIdempotencyStore, RedisStreamOutbox
 
     client = redis.Redis.from_url(sys.argv[1])
 
+    # The provider is idempotent fleet-wide: an item already applied by the killed worker
+    # (and answered) is not applied again; the sink still refuses a repeated key for the
+    # one item the kill may catch between its write and its answer.
+    @resiliency.idempotent(store=RedisIdempotencyStore(client, lease=1.0, poll=0.005))
     def apply(n):
         key = resiliency.idempotency_key()
         client.rpush("calls", key)
